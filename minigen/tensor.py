@@ -1,0 +1,399 @@
+"""The Tensor: an array on a device, plus the graph edge (``_ctx``) that produced it.
+
+Arithmetic and methods are thin calls into ``minigen.ops``, where each primitive op is a
+``Function`` with its forward and backward. Names and semantics follow PyTorch.
+"""
+import numpy as np
+
+from . import autograd, backend
+
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+float16 = np.dtype("float16")
+int64 = np.dtype("int64")
+int32 = np.dtype("int32")
+uint8 = np.dtype("uint8")
+bool_ = np.dtype("bool")
+long = int64
+
+_default_dtype = {"float": float32}
+
+
+def get_default_dtype():
+    return _default_dtype["float"]
+
+
+def set_default_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"the default dtype must be a floating point type, got {dtype}")
+    _default_dtype["float"] = dtype
+
+
+class Tensor:
+    """A multi-dimensional array that can record how it was computed, for gradients."""
+
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_retain_grad", "__weakref__")
+    __array_priority__ = 1000
+    __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad=False):
+        if not hasattr(data, "__array_namespace__") and not isinstance(data, np.ndarray):
+            data = np.asarray(data)
+        self.data = data
+        self.grad = None
+        self._ctx = None
+        self._retain_grad = False
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    # ----------------------------------------------------------------- gradient bookkeeping
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only floating point tensors can require gradients, but this tensor has dtype "
+                f"{self.data.dtype}; convert it with .float() first")
+        if not value and self._ctx is not None:
+            raise RuntimeError("requires_grad can only be turned off on leaf tensors; "
+                               "use .detach() to get a tensor without a graph")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor too after backward."""
+        self._retain_grad = True
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def detach(self):
+        """The same data with no graph: gradients stop here."""
+        return Tensor(self.data)
+
+    def detach_(self):
+        self._ctx = None
+        self._requires_grad = False
+        return self
+
+    # ----------------------------------------------------------------- array properties
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def is_cuda(self):
+        return self.device == "cuda"
+
+    def size(self, dim=None):
+        if dim is None:
+            return self.shape
+        return self.shape[ops.shape.normalize_dim(dim, self.ndim)]
+
+    def numel(self):
+        return int(self.data.size)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    # ----------------------------------------------------------------- conversions
+    def numpy(self):
+        """The data as a NumPy array (copied from the GPU if needed)."""
+        return backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def item(self):
+        if self.numel() != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.reshape(-1)[0].item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                               "use .any() or .all()")
+        return bool(self.item())
+
+    def to(self, *args, **kwargs):
+        """``to(device)``, ``to(dtype)`` or ``to(device, dtype)``; differentiable."""
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, str):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            out = ops.elementwise.Cast.apply(out, dtype=np.dtype(dtype))
+        if device is not None and backend.check_device(device) != self.device:
+            out = ops.elementwise.ToDevice.apply(out, device=backend.check_device(device))
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(float32)
+
+    def double(self):
+        return self.to(float64)
+
+    def long(self):
+        return self.to(int64)
+
+    def int(self):
+        return self.to(int32)
+
+    def bool(self):
+        return self.to(bool_)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def clone(self):
+        return ops.elementwise.Clone.apply(self)
+
+    def contiguous(self):
+        return self
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=200,
+                               prefix="tensor(")
+        extra = "" if self.dtype == get_default_dtype() or self.dtype.kind in "biu" \
+            else f", dtype={self.dtype}"
+        if self.device != "cpu":
+            extra += f", device='{self.device}'"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{type(self._ctx).__name__}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    __hash__ = object.__hash__
+
+    # ----------------------------------------------------------------- in-place (leaves only)
+    def _check_inplace(self, what):
+        if self._ctx is not None:
+            raise RuntimeError(f"{what}: in-place changes are allowed only on leaf tensors outside "
+                               "the graph; this tensor was computed by an op")
+        if self._requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(f"{what}: a leaf tensor that requires grad cannot be changed in "
+                               "place while gradients are recorded; wrap it in mg.no_grad()")
+
+    def _set(self, what, values):
+        self._check_inplace(what)
+        xp = backend.get_array_module(self.data)
+        values = values.data if isinstance(values, Tensor) else values
+        self.data[...] = xp.asarray(values, dtype=self.dtype)
+        return self
+
+    def zero_(self):
+        return self._set("zero_", 0)
+
+    def fill_(self, value):
+        return self._set("fill_", value)
+
+    def copy_(self, src):
+        src = src.data if isinstance(src, Tensor) else src
+        if tuple(np.shape(src)) != self.shape:
+            src = backend.get_array_module(self.data).broadcast_to(src, self.shape)
+        return self._set("copy_", backend.to_device(src, self.device))
+
+    def add_(self, other, alpha=1):
+        return self._set("add_", self.data + alpha * _raw(other))
+
+    def sub_(self, other, alpha=1):
+        return self._set("sub_", self.data - alpha * _raw(other))
+
+    def mul_(self, other):
+        return self._set("mul_", self.data * _raw(other))
+
+    def div_(self, other):
+        return self._set("div_", self.data / _raw(other))
+
+    def clamp_(self, min=None, max=None):
+        xp = backend.get_array_module(self.data)
+        return self._set("clamp_", xp.clip(self.data, min, max))
+
+    def uniform_(self, a=0.0, b=1.0):
+        from . import creation
+        return self._set("uniform_", creation.rand(*self.shape, dtype=self.dtype,
+                                                   device=self.device).data * (b - a) + a)
+
+    def normal_(self, mean=0.0, std=1.0):
+        from . import creation
+        return self._set("normal_", creation.randn(*self.shape, dtype=self.dtype,
+                                                   device=self.device).data * std + mean)
+
+    def __setitem__(self, index, value):
+        self._check_inplace("__setitem__")
+        self.data[ops.index.raw_index(index)] = _raw(value)
+
+    # ----------------------------------------------------------------- operators
+    def __add__(self, o): return ops.elementwise.add(self, o)
+    def __radd__(self, o): return ops.elementwise.add(o, self)
+    def __sub__(self, o): return ops.elementwise.sub(self, o)
+    def __rsub__(self, o): return ops.elementwise.sub(o, self)
+    def __mul__(self, o): return ops.elementwise.mul(self, o)
+    def __rmul__(self, o): return ops.elementwise.mul(o, self)
+    def __truediv__(self, o): return ops.elementwise.div(self, o)
+    def __rtruediv__(self, o): return ops.elementwise.div(o, self)
+    def __pow__(self, o): return ops.elementwise.pow(self, o)
+    def __rpow__(self, o): return ops.elementwise.pow(o, self)
+    def __matmul__(self, o): return ops.linalg.matmul(self, o)
+    def __rmatmul__(self, o): return ops.linalg.matmul(o, self)
+    def __neg__(self): return ops.elementwise.Neg.apply(self)
+    def __pos__(self): return self
+    def __abs__(self): return self.abs()
+    def __lt__(self, o): return ops.elementwise.compare("less", self, o)
+    def __le__(self, o): return ops.elementwise.compare("less_equal", self, o)
+    def __gt__(self, o): return ops.elementwise.compare("greater", self, o)
+    def __ge__(self, o): return ops.elementwise.compare("greater_equal", self, o)
+    def __eq__(self, o): return ops.elementwise.compare("equal", self, o)
+    def __ne__(self, o): return ops.elementwise.compare("not_equal", self, o)
+    def __invert__(self): return ops.elementwise.logical("logical_not", self)
+    def __and__(self, o): return ops.elementwise.logical("logical_and", self, o)
+    def __or__(self, o): return ops.elementwise.logical("logical_or", self, o)
+    def __xor__(self, o): return ops.elementwise.logical("logical_xor", self, o)
+    def __getitem__(self, index): return ops.index.getitem(self, index)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    # ----------------------------------------------------------------- elementwise math
+    def add(self, o): return self + o
+    def sub(self, o): return self - o
+    def mul(self, o): return self * o
+    def div(self, o): return self / o
+    def neg(self): return -self
+    def pow(self, exponent): return ops.elementwise.pow(self, exponent)
+    def exp(self): return ops.elementwise.Exp.apply(self)
+    def log(self): return ops.elementwise.Log.apply(self)
+    def sqrt(self): return ops.elementwise.Sqrt.apply(self)
+    def rsqrt(self): return 1.0 / self.sqrt()
+    def square(self): return self * self
+    def tanh(self): return ops.elementwise.Tanh.apply(self)
+    def sigmoid(self): return ops.elementwise.Sigmoid.apply(self)
+    def relu(self): return ops.elementwise.Relu.apply(self)
+    def abs(self): return ops.elementwise.Abs.apply(self)
+    def sin(self): return ops.elementwise.Sin.apply(self)
+    def cos(self): return ops.elementwise.Cos.apply(self)
+    def sign(self): return ops.elementwise.sign(self)
+    def clamp(self, min=None, max=None): return ops.elementwise.clamp(self, min, max)
+    clip = clamp
+    def maximum(self, o): return ops.elementwise.maximum(self, o)
+    def minimum(self, o): return ops.elementwise.minimum(self, o)
+    def isnan(self): return ops.elementwise.logical("isnan", self)
+    def isfinite(self): return ops.elementwise.logical("isfinite", self)
+
+    # ----------------------------------------------------------------- reductions
+    def sum(self, dim=None, keepdim=False): return ops.reduce.sum(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False): return ops.reduce.mean(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=True, keepdim=False, correction=None):
+        return ops.reduce.var(self, dim, keepdim, unbiased if correction is None else correction)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, correction=None):
+        return self.var(dim, unbiased, keepdim, correction).sqrt()
+
+    def amax(self, dim=None, keepdim=False): return ops.reduce.amax(self, dim, keepdim)
+    def amin(self, dim=None, keepdim=False): return ops.reduce.amin(self, dim, keepdim)
+    def max(self, dim=None, keepdim=False): return ops.reduce.max_or_min(self, dim, keepdim, True)
+    def min(self, dim=None, keepdim=False): return ops.reduce.max_or_min(self, dim, keepdim, False)
+    def argmax(self, dim=None, keepdim=False): return ops.reduce.argext(self, dim, keepdim, True)
+    def argmin(self, dim=None, keepdim=False): return ops.reduce.argext(self, dim, keepdim, False)
+    def logsumexp(self, dim, keepdim=False): return ops.reduce.logsumexp(self, dim, keepdim)
+    def softmax(self, dim): return ops.reduce.softmax(self, dim)
+    def log_softmax(self, dim): return ops.reduce.log_softmax(self, dim)
+    def all(self): return Tensor(backend.get_array_module(self.data).all(self.data))
+    def any(self): return Tensor(backend.get_array_module(self.data).any(self.data))
+
+    # ----------------------------------------------------------------- shape
+    def reshape(self, *shape): return ops.shape.reshape(self, _shape_args(shape))
+    def view(self, *shape): return ops.shape.reshape(self, _shape_args(shape))
+    def view_as(self, other): return ops.shape.reshape(self, other.shape)
+    def reshape_as(self, other): return ops.shape.reshape(self, other.shape)
+    def permute(self, *dims): return ops.shape.permute(self, _shape_args(dims))
+    def transpose(self, dim0, dim1): return ops.shape.transpose(self, dim0, dim1)
+    def t(self): return ops.shape.transpose(self, 0, 1) if self.ndim == 2 else self
+    def unsqueeze(self, dim): return ops.shape.unsqueeze(self, dim)
+    def squeeze(self, dim=None): return ops.shape.squeeze(self, dim)
+    def flatten(self, start_dim=0, end_dim=-1): return ops.shape.flatten(self, start_dim, end_dim)
+    def expand(self, *sizes): return ops.shape.expand(self, _shape_args(sizes))
+    def expand_as(self, other): return ops.shape.expand(self, other.shape)
+    def broadcast_to(self, shape): return ops.shape.expand(self, tuple(shape))
+    def repeat(self, *repeats): return ops.shape.repeat(self, _shape_args(repeats))
+    def chunk(self, chunks, dim=0): return ops.index.chunk(self, chunks, dim)
+    def split(self, size, dim=0): return ops.index.split(self, size, dim)
+    def matmul(self, o): return ops.linalg.matmul(self, o)
+
+    @property
+    def T(self):
+        return ops.shape.permute(self, tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self):
+        return ops.shape.transpose(self, -2, -1)
+
+
+def _shape_args(args):
+    """Accept both ``x.reshape(2, 3)`` and ``x.reshape((2, 3))``."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _raw(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+from . import ops  # noqa: E402  (ops need the Tensor class defined above)
