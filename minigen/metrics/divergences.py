@@ -48,8 +48,10 @@ def js_divergence(p, q):
     p = as_probabilities(p, "p")
     q = as_probabilities(q, "q")
     check_same_shape(p, q, "p", "q")
-    m = 0.5 * (p + q)
-    return _scalar_or_array(0.5 * rel_entr(p, m).sum(axis=-1) + 0.5 * rel_entr(q, m).sum(axis=-1))
+    # p log(p / m) is written as rel_entr(2p, p + q) / 2: forming m = (p + q) / 2 directly would
+    # underflow to 0 for subnormal entries and turn a bounded divergence into inf.
+    total = p + q
+    return _scalar_or_array(0.25 * (rel_entr(2 * p, total) + rel_entr(2 * q, total)).sum(axis=-1))
 
 
 def _cholesky(cov, name):

@@ -33,8 +33,11 @@ def inception_score(probs, splits=10):
     scores = []
     for i in range(splits):
         part = probs[i * n // splits:(i + 1) * n // splits]
-        marginal = part.mean(axis=0, keepdims=True)
-        scores.append(np.exp(rel_entr(part, marginal).sum(axis=1).mean()))
+        # KL(p(y|x) || p(y)) with p(y) = S / m (S the column sums of the m rows) is written as
+        # rel_entr(m p(y|x), S) / m, so a tiny p(y) never underflows to 0 under a positive p(y|x).
+        m = part.shape[0]
+        column_sums = part.sum(axis=0, keepdims=True)
+        scores.append(np.exp(rel_entr(m * part, column_sums).sum(axis=1).mean() / m))
     return float(np.mean(scores)), float(np.std(scores))
 
 
