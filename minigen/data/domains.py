@@ -18,8 +18,8 @@ mnistm5k          an MNIST-M-like colour set (Ganin et al. 2016): each digit ble
 
 A texture is two random colours mixed by smooth value noise (random grids of 4x4 and 7x7 values,
 bilinearly upsampled to 28x28, weights 2:1), plus a faint per-pixel grain. All random numbers come
-from one stream, numpy.random.default_rng(TEXTURE_SEED), drawn in index order, so the set is the
-same on every run.
+from one stream, numpy.random.default_rng(TEXTURE_SEED), one row of uniforms per image in index
+order, so the set is the same on every run.
 """
 import functools
 
@@ -58,17 +58,23 @@ def upsample_bilinear(grid, size):
 
 
 def textures(n, size, rng):
-    """n colour textures (n, 3, size, size), float values in [0, 255]."""
-    mix = (2 * upsample_bilinear(rng.random((n, 1, 4, 4)), size)
-           + upsample_bilinear(rng.random((n, 1, 7, 7)), size)) / 3
+    """n colour textures (n, 3, size, size), float values in [0, 255].
+
+    Each texture takes one row of rng.random((n, k)), so drawing them in chunks gives the same
+    textures as drawing them all at once.
+    """
+    parts = {"coarse": (1, 4, 4), "fine": (1, 7, 7), "colour_a": (3, 1, 1), "colour_b": (3, 1, 1),
+             "grain": (3, size, size)}
+    sizes = [int(np.prod(shape)) for shape in parts.values()]
+    row = np.split(rng.random((n, sum(sizes))), np.cumsum(sizes)[:-1], axis=1)
+    u = {name: r.reshape((n,) + shape) for (name, shape), r in zip(parts.items(), row)}
+    mix = (2 * upsample_bilinear(u["coarse"], size) + upsample_bilinear(u["fine"], size)) / 3
     # Stretch each mixing field to [0, 1] so every texture really shows both colours.
     lo = mix.min(axis=(2, 3), keepdims=True)
     hi = mix.max(axis=(2, 3), keepdims=True)
     mix = (mix - lo) / np.maximum(hi - lo, 1e-6)
-    colour_a = 255 * rng.random((n, 3, 1, 1))
-    colour_b = 255 * rng.random((n, 3, 1, 1))
-    grain = 20 * (rng.random((n, 3, size, size)) - 0.5)
-    return np.clip(colour_a * (1 - mix) + colour_b * mix + grain, 0, 255)
+    texture = 255 * (u["colour_a"] * (1 - mix) + u["colour_b"] * mix) + 20 * (u["grain"] - 0.5)
+    return np.clip(texture, 0, 255)
 
 
 def mnistm(images, seed=TEXTURE_SEED, chunk=1000):
