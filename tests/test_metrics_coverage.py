@@ -28,6 +28,12 @@ def test_precision_recall_match_a_hand_computed_example():
     assert recall == pytest.approx(1.0)  # all reals lie within 4.5 of 0.5
 
 
+def test_a_sample_exactly_on_a_k_nn_sphere_counts_as_inside():
+    # The balls are closed: 4.0 is exactly 1 (the k = 1 radius) from the real point 3.0.
+    precision, _ = precision_recall(np.array([0.0, 1.0, 2.0, 3.0]), np.array([4.0, 10.0, 11.0]), k=1)
+    assert precision == pytest.approx(1 / 3)
+
+
 def test_mode_collapse_keeps_precision_but_loses_recall():
     rng = np.random.default_rng(2)
     real = np.concatenate([rng.normal(-5, 0.5, (150, 2)), rng.normal(5, 0.5, (150, 2))])
