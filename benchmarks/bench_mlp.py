@@ -1,0 +1,100 @@
+"""MLP training step, minigen vs torch-CPU, in the same run.
+
+784-256-256-10 ReLU MLP, batch 128, cross-entropy, forward + backward + SGD step, float32.
+Prints the median time per step of each and the ratio minigen / torch.
+
+    python benchmarks/bench_mlp.py [--steps 200]
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import minigen as mg
+
+SIZES = (784, 256, 256, 10)
+BATCH = 128
+
+
+def init_weights(seed):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        bound = 1.0 / np.sqrt(fan_in)
+        layers.append((rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
+                       rng.uniform(-bound, bound, fan_out).astype(np.float32)))
+    return layers
+
+
+def minigen_step_fn(weights, lr=0.1):
+    model = mg.nn.Sequential(mg.nn.Linear(784, 256), mg.nn.ReLU(), mg.nn.Linear(256, 256),
+                             mg.nn.ReLU(), mg.nn.Linear(256, 10))
+    state = {}
+    for i, (w, b) in zip((0, 2, 4), weights):
+        state[f"{i}.weight"], state[f"{i}.bias"] = w, b
+    model.load_state_dict(state)
+    opt = mg.optim.SGD(model.parameters(), lr=lr)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = mg.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step, lambda a: mg.tensor(a)
+
+
+def torch_step_fn(weights, lr=0.1):
+    import torch
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 10))
+    with torch.no_grad():
+        for layer, (w, b) in zip(model[::2], weights):
+            layer.weight.copy_(torch.from_numpy(w))
+            layer.bias.copy_(torch.from_numpy(b))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step, torch.from_numpy
+
+
+def time_steps(step, convert, batches, steps):
+    xs = [(convert(x), convert(y)) for x, y in batches]
+    for x, y in xs[:10]:  # warm-up
+        step(x, y)
+    times, losses = [], []
+    for i in range(steps):
+        x, y = xs[i % len(xs)]
+        t0 = time.perf_counter()
+        losses.append(step(x, y))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), losses
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args()
+    import torch
+    rng = np.random.default_rng(0)
+    batches = [(rng.standard_normal((BATCH, 784)).astype(np.float32),
+                rng.integers(0, 10, BATCH).astype(np.int64)) for _ in range(20)]
+    weights = init_weights(0)
+    t_mg, l_mg = time_steps(*minigen_step_fn(weights), batches, args.steps)
+    t_th, l_th = time_steps(*torch_step_fn(weights), batches, args.steps)
+    print(f"torch threads: {torch.get_num_threads()}")
+    print(f"minigen: {t_mg * 1e3:.3f} ms/step   torch-CPU: {t_th * 1e3:.3f} ms/step   "
+          f"ratio minigen/torch: {t_mg / t_th:.2f}x")
+    print(f"loss after {args.steps} steps: minigen {l_mg[-1]:.4f}, torch {l_th[-1]:.4f} "
+          f"(same weights and batches; they should agree closely)")
+
+
+if __name__ == "__main__":
+    main()
