@@ -1,5 +1,5 @@
-"""Mode coverage on the 2-D toy mixtures ring8 and grid25 (VEEGAN, Srivastava et al. 2017, §5;
-PacGAN, Lin et al. 2018, §5.1; mode collapse in lecture §4-§5).
+"""Mode coverage on the 2-D toy mixtures ring8 and grid25 (VEEGAN, Srivastava et al. 2017, and
+PacGAN, Lin et al. 2018, synthetic-data experiments; mode collapse in lecture §4.9-§4.10).
 
 The toys are mixtures of Gaussians with known centres mu_k and standard deviation sigma, so mode
 collapse can be counted directly. VEEGAN defines, and PacGAN reuses:
@@ -20,7 +20,7 @@ from ._validation import as_float_array, as_samples, check_same_dim
 
 
 def mode_coverage(samples, centers, sigma, threshold=3.0, min_count=1):
-    """Modes captured and share of high-quality samples (VEEGAN §5 / PacGAN §5.1 rule).
+    """Modes captured and share of high-quality samples (the VEEGAN / PacGAN rule).
 
         nearest(x)   = argmin_k ||x - mu_k||
         hq(x)        = [ ||x - mu_nearest(x)|| <= threshold * sigma ]       (threshold = 3)
@@ -30,11 +30,13 @@ def mode_coverage(samples, centers, sigma, threshold=3.0, min_count=1):
 
     ``samples`` (N, D), ``centers`` (K, D), ``sigma`` > 0 the per-coordinate standard deviation of
     every mode. Returns a dict with ``modes_covered`` (int), ``num_modes`` (K), ``hq_fraction``
-    (float) and ``mode_counts`` (int array (K,), the count_k above).
+    (float) and ``mode_counts`` (list of K ints, the count_k above); all plain Python values, ready
+    for metrics.json.
     """
     samples = as_samples(samples, "samples")
     centers = as_float_array(centers, "centers", ndim=2)
     check_same_dim(samples, centers, "samples", "centers")
+    sigma, threshold = float(sigma), float(threshold)
     if not sigma > 0 or not threshold > 0:
         raise ValueError(f"sigma and threshold must be > 0, got sigma={sigma}, threshold={threshold}.")
     if min_count < 1:
@@ -47,5 +49,5 @@ def mode_coverage(samples, centers, sigma, threshold=3.0, min_count=1):
         "modes_covered": int(np.sum(counts >= min_count)),
         "num_modes": int(centers.shape[0]),
         "hq_fraction": float(np.mean(high_quality)),
-        "mode_counts": counts,
+        "mode_counts": counts.tolist(),
     }

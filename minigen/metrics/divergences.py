@@ -42,7 +42,7 @@ def js_divergence(p, q):
         JS(p, q) = KL(p || m) / 2 + KL(q || m) / 2,   m = (p + q) / 2.
 
     Symmetric, always finite, 0 <= JS <= log 2 (reached for disjoint supports). The GAN objective at
-    the optimal discriminator equals 2 JS(p_data, p_model) - log 4 (Goodfellow et al. 2014, §4).
+    the optimal discriminator equals 2 JS(p_data, p_model) - log 4 (Goodfellow et al. 2014, Theorem 1; lecture §4.4).
     Same input conventions as ``kl_divergence``.
     """
     p = as_probabilities(p, "p")

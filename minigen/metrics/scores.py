@@ -2,8 +2,9 @@
 accuracy of class-conditional samples.
 
 Both read the predictions p(y|x) of a pretrained classifier on generated images x. The lecture uses
-the Inception network; on the small datasets of minigen the classifier is a small network trained on
-the same data, so the numbers compare models with each other, not with published Inception values.
+the Inception network on ImageNet; on minigen's small datasets the caller supplies a classifier for
+that dataset, so scores compare models evaluated with the same classifier, never with published
+Inception values.
 """
 
 import numpy as np
@@ -47,7 +48,7 @@ def class_accuracy(predictions, intended_labels):
         accuracy = (1/N) sum_i [argmax_c p(c | x_i) = y_i],   x_i ~ p_model(x | y_i)
 
     A standard check of conditional generators (e.g. the classification accuracy of AC-GAN, Odena et
-    al. 2017; lecture §5). ``predictions`` is either (N,) integer labels or (N, C) scores
+    al. 2017; conditional GANs, lecture §5.1). ``predictions`` is either (N,) integer labels or (N, C) scores
     (probabilities or logits: only the argmax is used); ``intended_labels`` is (N,) integers.
     """
     predictions = np.asarray(to_numpy(predictions))

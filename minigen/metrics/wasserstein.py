@@ -1,4 +1,4 @@
-"""Wasserstein distances between empirical samples (lecture §1.4, §5.1 WGAN).
+"""Wasserstein distances between empirical samples (lecture §1.4, §5.2 WGAN).
 
 For distributions P and Q on the real line with quantile functions F^-1 and G^-1,
 
