@@ -1,0 +1,19 @@
+"""Shared test configuration: hypothesis profiles.
+
+  dev       (default) few examples, so a local run of the whole suite stays quick
+  ci        loaded when the CI environment variable is set: more examples, derandomized so that
+            every CI run draws the same examples and a failure reproduces
+  thorough  HYPOTHESIS_PROFILE=thorough: many examples, for hunting bugs before a release
+No profile has a deadline: op timings vary too much on shared machines to be a test failure.
+"""
+import os
+
+from hypothesis import HealthCheck, settings
+
+_quiet = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile("dev", max_examples=10, deadline=None, suppress_health_check=_quiet)
+settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True,
+                          suppress_health_check=_quiet, print_blob=True)
+settings.register_profile("thorough", max_examples=300, deadline=None,
+                          suppress_health_check=_quiet)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
