@@ -17,6 +17,7 @@ Sources and licences (details in minigen/data/README.md):
             (BSD-3-Clause)
   scripts/make_embedded_data.py rebuilds both files from those wheels.
 """
+import dataclasses
 import os
 
 import numpy as np
@@ -131,6 +132,5 @@ def load_pair(name, split="train", n=None):
     source = load(target.pair_of, split, n=n)
     channels = target.shape[0]
     if source.shape[0] != channels:
-        source.x = np.repeat(source.x, channels, axis=1)
-        source.shape = source.x.shape[1:]
+        source = dataclasses.replace(source, x=np.repeat(source.x, channels, axis=1))
     return source, target
