@@ -243,7 +243,8 @@ def broadcastable_shapes(n=2, min_dims=0, max_dims=4, max_side=4):
 
 
 def floats(low=-3.0, high=3.0):
-    """Finite floats in [low, high] (exactly representable in float32 too)."""
+    """Finite floats in [low, high] (float32 numbers, so float32 copies hold the same values)."""
+    low, high = float(np.float32(low)), float(np.float32(high))
     return _st().floats(low, high, allow_nan=False, allow_infinity=False, width=32)
 
 

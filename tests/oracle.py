@@ -34,6 +34,8 @@ def to_numpy(value):
     if isinstance(value, mg.Tensor):
         return value.numpy()
     if isinstance(value, torch.Tensor):
+        if value._is_zerotensor():  # torch's lazy zero gradients (e.g. abs twice)
+            return np.zeros(tuple(value.shape), dtype=_np_dtype(value.dtype))
         return value.detach().cpu().numpy()
     return np.asarray(value)
 
@@ -64,6 +66,10 @@ def assert_close(mg_value, torch_value, dtype=None, rtol=None, atol=None, what="
     np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64),
                                rtol=tol if rtol is None else rtol,
                                atol=tol if atol is None else atol, err_msg=what)
+
+
+def _np_dtype(torch_dtype):
+    return torch.empty((), dtype=torch_dtype).numpy().dtype
 
 
 def _describe(value):

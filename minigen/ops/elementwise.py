@@ -113,7 +113,9 @@ class Pow(Function):
         a, b = self.inputs
         ga = gb = None
         if _need(self, 0):
-            ga = sum_to(g * b * a ** (b - 1), a.shape)
+            # at a == b == 0 the factor b * a^(b-1) is 0 * inf; its value is 0 (as in torch)
+            base = where((a.data == 0) & (b.data == 0), 1.0, a)
+            ga = sum_to(g * b * base ** (b - 1), a.shape)
         if _need(self, 1):
             # log(a) is taken as 0 where a == 0 (log of 1), so 0 ** b has no NaN gradient in b
             gb = sum_to(g * self.output * where(a.data == 0, 1.0, a).log(), b.shape)
@@ -164,8 +166,10 @@ class Tanh(Function):
 class Sigmoid(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
-        # tanh form: exact, and no overflow warning for large |x|
-        return (xp.tanh(x * 0.5) + 1) * 0.5
+        # with e = exp(-|x|) in (0, 1] nothing overflows, and for x < 0 the result e / (1 + e)
+        # keeps its relative precision far into the tail (1 - ... or tanh forms round to 0)
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
     def backward(self, g):
         y = self.output
