@@ -155,9 +155,13 @@ class Optimizer:
                 if not backend.is_writable(data):  # e.g. a broadcast view: give it its own memory
                     data = p.data = data.copy()
                 state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = {}
-                self._update(data, grad.data, state, group)
+                if state is None:  # kept only if the update stores something (as torch does)
+                    state = {}
+                    self._update(data, grad.data, state, group)
+                    if state:
+                        self.state[p] = state
+                else:
+                    self._update(data, grad.data, state, group)
         self._opt_called = True  # lr schedulers check that step() ran before theirs
         return loss
 
