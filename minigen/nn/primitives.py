@@ -1,0 +1,53 @@
+"""Primitive ops that nn.functional needs beyond minigen.ops, each made primitive for accuracy.
+
+  erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt      d/dx = 2/sqrt(pi) * exp(-x^2)
+      (the exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2))), needs it)
+  softplus(x) = log(1 + exp(x)), computed as logaddexp(0, x)      d/dx = sigmoid(x)
+      (a composite of exp and log overflows for large x and loses all digits for very negative
+      x; logaddexp does neither, so binary_cross_entropy_with_logits stays finite at +-100)
+
+Both backwards are written in Tensor ops, so both are differentiable again.
+"""
+import math
+
+from .. import backend
+from ..autograd import Function
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _special(xp):
+    """scipy.special on the CPU, cupyx.scipy.special on a GPU (imported on first use)."""
+    if xp.__name__ == "cupy":
+        import cupyx.scipy.special as special
+    else:
+        import scipy.special as special
+    return special
+
+
+class Erf(Function):
+    def forward(self, x):
+        return _special(backend.get_array_module(x)).erf(x).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        (x,) = self.inputs
+        return g * ((-(x * x)).exp() * _TWO_OVER_SQRT_PI)
+
+
+class Softplus(Function):
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return xp.logaddexp(x.dtype.type(0), x)
+
+    def backward(self, g):
+        return g * self.inputs[0].sigmoid()
+
+
+def erf(x):
+    """The error function, elementwise (differentiable any number of times)."""
+    return Erf.apply(x)
+
+
+def softplus(x):
+    """log(1 + exp(x)) elementwise, without overflow or underflow."""
+    return Softplus.apply(x)
