@@ -97,10 +97,26 @@ MaxMin = namedtuple("MaxMin", ["values", "indices"])
 
 
 def max_or_min(x, dim, keepdim, largest):
-    """``x.max()`` is the largest element; ``x.max(dim)`` is (values, indices) as in torch."""
+    """``x.max()`` is the largest element (tied elements share its gradient, as in amax);
+    ``x.max(dim)`` is (values, indices) as in torch, and the gradient of the values goes to the
+    returned indices only (one element per slice, even where several tie)."""
     if dim is None:
         return _extreme(x, None, False, largest)
-    return MaxMin(_extreme(x, dim, keepdim, largest), argext(x, dim, keepdim, largest))
+    if x.numel() == 0:
+        _extreme(x, dim, keepdim, largest)  # raises naming the empty shape
+    indices = argext(x, dim, True, largest)
+    if x.ndim == 0:
+        return MaxMin(x, indices)
+    (d,) = normalize_dims(dim, x.ndim)
+    xp = backend.get_array_module(x.data)
+    # index every other dim with a broadcastable arange, dim d with the indices: a gather
+    index = tuple(indices.data if i == d else
+                  xp.arange(s).reshape(tuple(s if j == i else 1 for j in range(x.ndim)))
+                  for i, s in enumerate(x.shape))
+    values = x[index]
+    if not keepdim:
+        values, indices = squeeze(values, d), Tensor(indices.data.squeeze(d))
+    return MaxMin(values, indices)
 
 
 def argext(x, dim, keepdim, largest):
@@ -108,6 +124,9 @@ def argext(x, dim, keepdim, largest):
     find = xp.argmax if largest else xp.argmin
     if dim is None:
         return Tensor(xp.asarray(find(x.data)).astype(np.int64))
+    if x.ndim == 0:  # a 0-d tensor takes dim 0 or -1 and its only element is at index 0
+        normalize_dims(dim, 0)
+        return Tensor(xp.zeros((), dtype=np.int64))
     (d,) = normalize_dims(dim, x.ndim)
     return Tensor(find(x.data, axis=d, keepdims=keepdim).astype(np.int64))
 
