@@ -1,0 +1,261 @@
+"""The command line: ``minigen list | train | sample | evaluate`` (also ``python -m minigen``).
+
+    minigen list                                   models and datasets, one line each
+    minigen list MODEL                             a model's options and their defaults
+    minigen train MODEL [--data NAME] [--steps N] [--batch-size B] [--lr LR] [--seed S]
+                        [--device cpu|cuda] [--out DIR] [--resume] [--force] [--set KEY=VALUE ...]
+    minigen sample DIR [--n N] [--label K] [--out FILE.png] [--MODEL-OPTION VALUE ...]
+    minigen evaluate DIR [--n N] [--data NAME]     prints JSON, writes DIR/metrics.json
+
+Mistakes (an unknown name, a missing or damaged run, a run that would be overwritten) end with
+one sentence on stderr and exit status 2, never with a traceback; Ctrl-C during training saves a
+checkpoint and exits with 130.
+"""
+import argparse
+import inspect
+import json
+import os
+import sys
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A mistake of the user's, reported as one sentence with exit status 2."""
+
+
+def _models():
+    from minigen import models
+    return models
+
+
+# ------------------------------------------------------------------------------------------ list
+def cmd_list(args):
+    from minigen import data as datasets
+    models = _models()
+    if args.model is None:
+        width = max(len(n) for n in models.names() + datasets.names()) + 2
+        print("models:")
+        for name in models.names():
+            print(f"  {name:<{width}}{models.describe(name)}")
+        print("datasets:")
+        for name in datasets.names():
+            print(f"  {name:<{width}}{datasets.describe(name)}")
+        return 0
+    name = _check_model(args.model)
+    print(f"{name}: {models.describe(name)}")
+    options, helps = models.options(name), models.option_help(name)
+    print("options (minigen train --set KEY=VALUE):" if options else "options: none")
+    width = max([len(k) + len(repr(v)) for k, v in options.items()] + [0]) + 4
+    for key, default in options.items():
+        print(f"  {f'{key}={_show(default)}':<{width}}{helps[key]}")
+    defaults = models.train_defaults(name, "digits")
+    print("training defaults on digits: " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
+    return 0
+
+
+def _show(value):
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _check_model(name):
+    models = _models()
+    if name not in models.names():
+        raise UsageError(f"unknown model {name!r}; valid models are {', '.join(models.names())}")
+    return name
+
+
+# ----------------------------------------------------------------------------------------- train
+def parse_sets(model, items):
+    """{key: typed value} from ['key=value', ...], checked against the model's options."""
+    models = _models()
+    values = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set takes KEY=VALUE, got {item!r}")
+        try:
+            values[key.strip()] = models.parse_option(model, key.strip(), text)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return values
+
+
+def cmd_train(args):
+    from minigen.train import train
+    model = _check_model(args.model)
+    summary = train(model, data=args.data, steps=args.steps, batch_size=args.batch_size,
+                    lr=args.lr, seed=args.seed, device=args.device, out=args.out,
+                    resume=args.resume, force=args.force, options=parse_sets(model, args.set),
+                    checkpoint_every=args.checkpoint_every,
+                    progress=False if args.quiet else None)
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in summary["losses"].items())
+    if not summary["finished"]:
+        print(f"stopped at step {summary['step']}; the checkpoint is in {summary['out']}; continue "
+              f"with: minigen train {model} --resume --out {summary['out']}")
+        return EXIT_INTERRUPTED
+    print(f"trained {model} for {summary['step']} steps in {summary['train_seconds']:.1f} s "
+          f"({losses}); run directory {summary['out']}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- sample
+def sample_options(model, extra):
+    """Keyword options for ``model.sample`` from leftover arguments ['--steps', '50', '--x=1']."""
+    from minigen.models import parse_value
+    signature = inspect.signature(model.sample)
+    params = {k: p for k, p in signature.parameters.items() if k not in ("n", "y")}
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    named = {k: p for k, p in params.items() if p.kind is not p.VAR_KEYWORD}
+    valid = ", ".join(f"--{k}" for k in named) or "none"
+    kwargs, i = {}, 0
+    while i < len(extra):
+        token = extra[i]
+        if not token.startswith("--") or token == "--":
+            raise UsageError(f"unexpected argument {token!r}; this model's sample options are {valid}")
+        key, sep, text = token[2:].partition("=")
+        if not sep:
+            if i + 1 >= len(extra):
+                raise UsageError(f"sample option --{key} needs a value")
+            text, i = extra[i + 1], i + 1
+        i += 1
+        name = key.replace("-", "_")
+        if name not in named and not open_ended:
+            raise UsageError(f"{type(model).__name__}.sample has no option --{key}; its options "
+                             f"are {valid}")
+        default = named[name].default if name in named else None
+        default = None if default is inspect.Parameter.empty else default
+        try:
+            kwargs[name] = parse_value(default, text)
+        except ValueError as exc:
+            raise UsageError(f"sample option --{key}: {exc}") from None
+    return kwargs
+
+
+def cmd_sample(args, extra):
+    import numpy as np
+
+    import minigen as mg
+    from minigen import data as datasets
+    from minigen.train import load_run, plots, sampling
+    from minigen.train.runner import check_device
+    device = check_device(args.device)
+    model, config = load_run(args.run, device=device)
+    kwargs = sample_options(model, extra)
+    if args.n < 1:
+        raise UsageError(f"--n must be at least 1, got {args.n}")
+    dataset = datasets.load(config["data"], "test")
+    labels = None
+    if args.label is not None:
+        if not getattr(model, "conditional", False):
+            raise UsageError(f"model {config['model']!r} of {args.run} is unconditional; "
+                             f"leave out --label")
+        if not 0 <= args.label < dataset.num_classes:
+            raise UsageError(f"--label must be in 0..{dataset.num_classes - 1} for "
+                             f"{config['data']!r}, got {args.label}")
+        labels = np.full(args.n, args.label, dtype=np.int64)
+    y = None if labels is None else mg.tensor(labels, device=device)
+    with sampling(model, seed=args.seed):
+        samples = model.sample(args.n, y=y, **kwargs)
+    out = args.out or os.path.join(args.run, "sample.png")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    title = f"{config['model']} on {config['data']}" + ("" if labels is None else f", label {args.label}")
+    plots.plot_samples(samples, out, dataset, title=title)
+    print(f"wrote {args.n} samples to {out}")
+    return 0
+
+
+# -------------------------------------------------------------------------------------- evaluate
+def cmd_evaluate(args):
+    from minigen.train import evaluate
+    from minigen.train.runner import check_device
+    result = evaluate(args.run, n=args.n, data=args.data, device=check_device(args.device),
+                      seed=args.seed)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- parser
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="minigen", description="Train, sample and evaluate the generative models of the "
+                                    "lecture (minigen: a from-scratch NumPy framework).")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("list", help="list models and datasets, or one model's options",
+                            description="Without MODEL: every model and dataset, one line each. "
+                                        "With MODEL: its options (for --set) and their defaults.")
+    p.add_argument("model", nargs="?", metavar="MODEL", help="a model name")
+
+    p = commands.add_parser("train", help="train a model into a run directory",
+                            description="Train MODEL on a dataset; writes config.json, "
+                                        "checkpoint.npz, loss.png and samples.png into --out.")
+    p.add_argument("model", metavar="MODEL", help="model name (see minigen list)")
+    p.add_argument("--data", metavar="NAME", help="dataset name (default digits; see minigen list)")
+    p.add_argument("--steps", type=int, metavar="N", help="training steps (default: the model's)")
+    p.add_argument("--batch-size", type=int, metavar="B", help="batch size (default: the model's)")
+    p.add_argument("--lr", type=float, metavar="LR", help="learning rate (default: the model's)")
+    p.add_argument("--seed", type=int, metavar="S", help="random seed (default 0)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="default cpu")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/MODEL-DATA)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
+    p.add_argument("--force", action="store_true", help="overwrite a run already in --out")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="a model option (repeatable; minigen list MODEL shows them)")
+    p.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="steps between checkpoints (default a tenth of the steps)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = commands.add_parser("sample", help="draw samples from a trained run into a PNG",
+                            description="Draw samples from the run in DIR. Further --OPTION VALUE "
+                                        "pairs go to the model's sample() (e.g. --steps 50 "
+                                        "--guidance 2 for ddpm).")
+    p.add_argument("run", metavar="DIR", help="run directory written by minigen train")
+    p.add_argument("--n", type=int, default=64, metavar="N", help="number of samples (default 64)")
+    p.add_argument("--label", type=int, metavar="K", help="class label (conditional models)")
+    p.add_argument("--out", metavar="FILE.png", help="output picture (default DIR/sample.png)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="default cpu")
+
+    p = commands.add_parser("evaluate", help="compute a run's metrics into DIR/metrics.json",
+                            description="Sample the run in DIR and compute the metrics that apply "
+                                        "to its model and data; prints them as JSON and writes "
+                                        "DIR/metrics.json.")
+    p.add_argument("run", metavar="DIR", help="run directory written by minigen train")
+    p.add_argument("--n", type=int, metavar="N",
+                   help="number of samples (default 2000 for 2-D data, 1000 for images)")
+    p.add_argument("--data", metavar="NAME", help="dataset to compare with (default: the run's)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="default cpu")
+    return parser
+
+
+def main(argv=None):
+    from minigen.train import CheckpointError, RunError
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "sample":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        if args.command == "list":
+            return cmd_list(args)
+        if args.command == "train":
+            return cmd_train(args)
+        if args.command == "sample":
+            return cmd_sample(args, extra)
+        return cmd_evaluate(args)
+    except (UsageError, RunError, CheckpointError) as exc:
+        print(f"minigen {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

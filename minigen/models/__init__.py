@@ -1,0 +1,182 @@
+"""The model registry: every model that ``minigen train NAME`` can train, by name.
+
+    from minigen import models
+    models.names()                            # ['gaussian', 'pixelcnn', ...]
+    models.options("gaussian")                # {'dequantize': True}: option -> default
+    model = models.create("gaussian", data="ring8", dequantize=False)
+
+A model file registers a factory that builds the model for a dataset (the train split, so the
+factory can read its shape, number of classes and pixel levels):
+
+    @register("vae", help="variational autoencoder (§3)",
+              options={"latent_dim": (16, "size of z"), "beta": (1.0, "weight of the KL term")},
+              train=lambda data: {"steps": 3000, "batch_size": 128, "lr": 1e-3})
+    def build(dataset, latent_dim, beta):
+        return VAE(dataset.shape, latent_dim, beta)
+
+``train`` holds the model's tested training defaults (steps, batch_size, lr), as a dict or as a
+function of the dataset name. Every module in this folder is imported on the first call to
+``names()`` or ``create()``, so a new model file needs no other edit to be listed.
+"""
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Tuple
+
+from .base import GenerativeModel
+
+__all__ = ["register", "names", "describe", "options", "option_help", "parse_option",
+           "train_defaults", "create", "GenerativeModel"]
+
+# The order of ``minigen list``: the lecture's order, then the baseline; others follow by name.
+ORDER = ["pixelcnn", "gated-pixelcnn", "pixelcnn++", "pixelrnn-row", "pixelrnn-diag", "vae", "gan",
+         "cgan", "wgan", "wgan-gp", "progan", "cyclegan", "dann", "ddpm", "gaussian"]
+
+TRAIN_KEYS = ("steps", "batch_size", "lr")
+FALLBACK_TRAIN = {"steps": 1000, "batch_size": 64, "lr": 1e-3}
+_NOT_MODELS = {"base"}
+
+
+@dataclass
+class Entry:
+    name: str
+    factory: Callable
+    help: str
+    options: Dict[str, Tuple[object, str]] = field(default_factory=dict)
+    train: object = None
+
+
+_REGISTRY = {}
+_discovered = [False]
+
+
+def register(name, *, help, options=None, train=None):
+    """Decorator: register ``factory(dataset, **options)`` as model ``name``."""
+    options = dict(options or {})
+    for key, value in options.items():
+        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], str)):
+            raise ValueError(f"option {key!r} of model {name!r} must be (default, help), "
+                             f"got {value!r}")
+
+    def decorate(factory):
+        if name in _REGISTRY and _REGISTRY[name].factory is not factory:
+            raise ValueError(f"model name {name!r} is registered twice")
+        _REGISTRY[name] = Entry(name, factory, help, options, train)
+        return factory
+    return decorate
+
+
+def _discover():
+    """Import every model module of this package once (each registers itself)."""
+    if not _discovered[0]:
+        _discovered[0] = True
+        for info in pkgutil.iter_modules(__path__):
+            if info.name not in _NOT_MODELS and not info.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{info.name}")
+
+
+def _entry(name):
+    _discover()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; valid names are {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def names():
+    """The registered model names, in the order ``minigen list`` shows them."""
+    _discover()
+    rank = {n: i for i, n in enumerate(ORDER)}
+    return sorted(_REGISTRY, key=lambda n: (rank.get(n, len(ORDER)), n))
+
+
+def describe(name):
+    """The one-line description of model ``name``."""
+    return _entry(name).help
+
+
+def options(name):
+    """Option -> default value of model ``name`` (what ``--set KEY=VALUE`` may change)."""
+    return {key: default for key, (default, _) in _entry(name).options.items()}
+
+
+def option_help(name):
+    """Option -> one-line help of model ``name``."""
+    return {key: text for key, (_, text) in _entry(name).options.items()}
+
+
+def train_defaults(name, data):
+    """The tested training defaults {steps, batch_size, lr} of model ``name`` on dataset ``data``."""
+    train = _entry(name).train
+    values = train(data) if callable(train) else (train or {})
+    unknown = set(values) - set(TRAIN_KEYS)
+    if unknown:
+        raise ValueError(f"training defaults of model {name!r} have unknown keys {sorted(unknown)}; "
+                         f"expected {list(TRAIN_KEYS)}")
+    return {**FALLBACK_TRAIN, **values}
+
+
+def parse_option(name, key, text):
+    """The value of option ``key`` of model ``name`` from the string ``text``, typed as its default.
+
+    bool: true/false/yes/no/1/0; int; float; str; tuple/list: comma-separated items typed as the
+    default's first item ('64,128'); a default of None accepts 'none', numbers or text.
+    """
+    defaults = options(name)
+    if key not in defaults:
+        valid = ", ".join(defaults) or "(this model has no options)"
+        raise ValueError(f"model {name!r} has no option {key!r}; valid options are {valid}")
+    try:
+        return parse_value(defaults[key], text)
+    except ValueError as exc:
+        raise ValueError(f"option {key!r} of model {name!r}: {exc}") from None
+
+
+def parse_value(default, text):
+    """``text`` converted to the type of ``default`` (see parse_option)."""
+    text = text.strip()
+    if isinstance(default, bool):
+        lowered = text.lower()
+        if lowered in ("true", "yes", "1", "on"):
+            return True
+        if lowered in ("false", "no", "0", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    if isinstance(default, (tuple, list)):
+        items = [t for t in text.strip("()[]").split(",") if t.strip()]
+        item_default = default[0] if len(default) else ""
+        return type(default)(parse_value(item_default, t) for t in items)
+    if default is None:
+        if text.lower() == "none":
+            return None
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text
+    if isinstance(default, (int, float)):
+        try:
+            return type(default)(text)
+        except ValueError:
+            raise ValueError(f"expected {type(default).__name__}, got {text!r}") from None
+    return text
+
+
+def create(name, data="digits", **overrides):
+    """The model that ``minigen train NAME --data DATA`` trains, with the same defaults.
+
+    ``data`` is a dataset name (its train split is loaded to read shapes and classes) or a loaded
+    ``minigen.data.Dataset``. ``overrides`` change options; an unknown key raises ValueError.
+    """
+    entry = _entry(name)
+    values = options(name)
+    unknown = sorted(set(overrides) - set(values))
+    if unknown:
+        valid = ", ".join(values) or "(this model has no options)"
+        raise ValueError(f"model {name!r} has no option(s) {', '.join(unknown)}; "
+                         f"valid options are {valid}")
+    values.update(overrides)
+    if isinstance(data, str):
+        from minigen import data as datasets
+        data = datasets.load(data, "train")
+    return entry.factory(data, **values)
