@@ -21,15 +21,17 @@ class _BatchNorm(Module):
     expected_ndims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = empty_parameter(num_features, device=device, dtype=dtype)
-            self.bias = empty_parameter(num_features, device=device, dtype=dtype)
         else:
             self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = empty_parameter(num_features, device=device, dtype=dtype)
+        else:
             self.register_parameter("bias", None)
         if track_running_stats:
             stats = empty_parameter(num_features, device=device, dtype=dtype)
@@ -50,8 +52,9 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def forward(self, input):
@@ -73,7 +76,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -111,13 +115,14 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
     """Normalize each example over groups of channels (and all positions); per-channel affine."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None,
+                 *, bias=True):
         super().__init__()
         if num_channels % num_groups:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
@@ -126,14 +131,17 @@ class GroupNorm(Module):
             num_groups, num_channels, eps, affine
         if affine:
             self.weight = empty_parameter(num_channels, device=device, dtype=dtype)
-            self.bias = empty_parameter(num_channels, device=device, dtype=dtype)
             init.ones_(self.weight)
         else:
             self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = empty_parameter(num_channels, device=device, dtype=dtype)
+        else:
             self.register_parameter("bias", None)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
