@@ -102,7 +102,10 @@ class Function:
         if len(arrays) > 1:
             _check_same_device(cls, inputs)
         out = Tensor(fn.forward(*arrays))
-        if _state["grad_enabled"] and any(t.requires_grad for t in inputs):
+        # only floating outputs join the graph: x.long() or x > 0 of a tensor needing grad is
+        # a constant, as in torch
+        if _state["grad_enabled"] and out.data.dtype.kind in "fc" \
+                and any(t.requires_grad for t in inputs):
             out.requires_grad = True
             out._ctx = fn
             fn.inputs = inputs

@@ -269,10 +269,12 @@ def grid(offset=0.013, step=0.05, steps=60):
 
 def arrays(shape, dtype=np.float64, elements=None, unique=False):
     """NumPy arrays of ``shape`` (a shape or a strategy of shapes) with ``elements`` (default:
-    floats in [-3, 3]). Built on hypothesis.extra.numpy, so values shrink and repeat (ties)."""
+    floats in [-3, 3] for float dtypes, any value of other dtypes). Built on hypothesis.extra.numpy, so values shrink and repeat (ties)."""
     from hypothesis.extra import numpy as hnp
-    return hnp.arrays(np.dtype(dtype), shape, elements=elements if elements is not None else floats(),
-                      unique=unique)
+    dtype = np.dtype(dtype)
+    if elements is None and dtype.kind == "f":
+        elements = floats()
+    return hnp.arrays(dtype, shape, elements=elements, unique=unique)
 
 
 def non_contiguous(array):

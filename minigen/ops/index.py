@@ -66,10 +66,53 @@ def getitem(x, index):
     if x.device == "cuda":
         index = tuple(backend.to_device(i, "cuda") if hasattr(i, "dtype") else i for i in index)
     try:
-        return GetItem.apply(x, index=index)
+        steps = _torch_steps(index, x.ndim)
+        if steps is None:
+            return GetItem.apply(x, index=index)
+        return GetItem.apply(GetItem.apply(x, index=steps[0]), index=steps[1])
     except IndexError as exc:
         raise IndexError(f"cannot index a tensor of shape {x.shape} with {_describe(index)}: "
                          f"{exc}") from None
+
+
+def _is_array(i):
+    return hasattr(i, "ndim") and i.ndim > 0
+
+
+def _is_int(i):
+    if hasattr(i, "ndim"):
+        return i.ndim == 0 and i.dtype.kind in "iu"
+    return isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+
+
+def _torch_steps(index, ndim):
+    """An index that mixes ints with index arrays, split in two steps as torch applies it.
+
+    torch selects with the ints first and then indexes with the arrays what is left; NumPy takes
+    an int among arrays as one more (broadcast) array, which can move the result's dims: for x
+    of shape (1, 1, 1), NumPy's x[0, :, [0, 0]] has shape (2, 1), torch's (1, 2). Returns
+    (ints, slices and None; arrays replaced by full slices) and (the arrays where they now are),
+    or None when the index has no such mix and one NumPy step gives torch's result.
+    """
+    if not (any(map(_is_array, index)) and any(map(_is_int, index))):
+        return None
+    width = [i.ndim if _is_array(i) and i.dtype.kind == "b" else
+             0 if i is None or i is Ellipsis else 1 for i in index]
+    first, second = [], []
+    for i, w in zip(index, width):
+        if _is_array(i):
+            first += [slice(None)] * w
+            second.append(i)
+        elif _is_int(i):
+            first.append(int(i))
+        elif i is Ellipsis:
+            rest = ndim - sum(width)
+            first += [slice(None)] * rest
+            second += [slice(None)] * rest
+        else:  # a slice or None: one dim of the first step's result
+            first.append(i)
+            second.append(slice(None))
+    return tuple(first), tuple(second)
 
 
 def _describe(index):

@@ -140,6 +140,8 @@ def permute(x, dims):
 def transpose(x, dim0, dim1):
     dims = list(range(x.ndim))
     a, b = normalize_dim(dim0, x.ndim), normalize_dim(dim1, x.ndim)
+    if x.ndim == 0:  # a 0-d tensor has only "dim 0" (or -1), and swapping it with itself is x
+        return x
     dims[a], dims[b] = dims[b], dims[a]
     return permute(x, dims)
 
