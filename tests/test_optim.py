@@ -234,3 +234,32 @@ def test_repr_lists_each_group_and_its_hyperparameters():
     params = leaves(mg, initial_arrays())
     text = repr(mg.optim.Adam([{"params": params[:1]}, {"params": params[1:], "lr": 0.5}]))
     assert text.startswith("Adam (") and "Parameter Group 1" in text and "lr: 0.5" in text
+
+
+@pytest.mark.skipif(not mg.cuda_available(), reason="needs CuPy and a GPU")
+def test_optimizers_clipping_and_ema_on_the_gpu_follow_the_cpu():
+    X, Y = data_arrays()
+    finals = []
+    for device in ("cpu", "cuda"):
+        params = [mg.tensor(a, requires_grad=True, device=device) for a in initial_arrays()]
+        Xd, Yd = mg.tensor(X, device=device), mg.tensor(Y, device=device)
+        opts = [mg.optim.SGD(params[:1], lr=0.1, momentum=0.9, nesterov=True),
+                mg.optim.Adam(params[1:2], lr=0.05, amsgrad=True),
+                mg.optim.RMSprop(params[2:], lr=0.01, centered=True, momentum=0.5)]
+        ema = mg.optim.EMA(params, decay=0.9)
+        for _ in range(5):
+            for opt in opts:
+                opt.zero_grad()
+            W, b, V, _ = params
+            (((Xd @ W + b).tanh() @ V - Yd) ** 2).mean().backward()
+            mg.optim.clip_grad_norm_(params, 0.5)
+            for opt in opts:
+                opt.step()
+            ema.update()
+        assert all(p.device == device for p in params)
+        with ema.average_parameters():
+            finals.append([p.numpy().copy() for p in params])
+        sd = opts[1].state_dict()
+        opts[1].load_state_dict(sd)
+    for a, b in zip(*finals):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)

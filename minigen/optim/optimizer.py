@@ -277,12 +277,6 @@ def _cast_value(v, param, key):
     if key == "step":
         return int(backend.to_numpy(v)) if hasattr(v, "dtype") else int(v)
     if hasattr(v, "dtype") and hasattr(v, "shape"):
-        a = backend.to_device(v, param.device)
-        if a.dtype.kind == "f":
-            a = a.astype(param.dtype)
-        else:
-            a = a.copy()
-        if a is v:  # to_device and astype may return their input; never share with the dict
-            a = a.copy()
-        return a
+        a = backend.to_device(v, param.device)  # may return its input: the copies below matter
+        return a.astype(param.dtype) if a.dtype.kind == "f" else a.copy()
     return copy.deepcopy(v)
