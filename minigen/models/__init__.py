@@ -25,7 +25,7 @@ from typing import Callable, Dict, Tuple
 
 from .base import GenerativeModel
 
-__all__ = ["register", "names", "describe", "options", "option_help", "parse_option",
+__all__ = ["register", "Entry", "names", "describe", "options", "option_help", "parse_option",
            "train_defaults", "create", "GenerativeModel"]
 
 # The order of ``minigen list``: the lecture's order, then the baseline; others follow by name.

@@ -28,7 +28,7 @@ THE TRAINING CONTRACT. One loop (trainer.Trainer) trains every model family. A m
       ema_decay    None or e.g. 0.999: the trainer keeps mg.optim.EMA(model, ema_decay), saves
                    it, and samples/evaluates with the averaged weights
       conditional  True when sample() uses labels (samples.png gets one row per class)
-      continuous   True for a density over real values (see evaluate.py)
+      continuous   True for a density over real values (see evaluation.py)
   Optional hooks the evaluator uses when they exist:
       log_prob(x) -> Tensor (N,) in nats;  elbo(x) -> Tensor (N,);
       extra_metrics(test_dataset) -> {metric name: float} (e.g. cycle_error, target_accuracy)
@@ -40,7 +40,7 @@ Register the model in its file under minigen/models/ with ``@register(name, help
 train=...)`` (see minigen/models/__init__.py); the command line then lists and trains it.
 """
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .evaluate import evaluate
+from .evaluation import evaluate
 from .run import RunError, load_run, read_config
 from .runner import default_out, train
 from .trainer import Trainer, sampling

@@ -15,6 +15,7 @@ import contextlib
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -53,8 +54,12 @@ class Trainer:
         if not isinstance(losses, dict):
             raise TypeError(f"{type(self.model).__name__}.training_step must return a dict of "
                             f"float losses, got {type(losses).__name__}")
-        for scheduler in self.schedulers.values():
-            scheduler.step()
+        with warnings.catch_warnings():
+            # Schedules count training steps, also those in which a GAN's generator sat out;
+            # torch's warning about a scheduler step before the first optimizer step is moot here.
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
+            for scheduler in self.schedulers.values():
+                scheduler.step()
         if self.ema is not None:
             self.ema.update()
         for name, value in losses.items():
