@@ -14,7 +14,9 @@ import weakref
 
 from . import backend
 
-_state = {"grad_enabled": True, "anomaly": False}
+# in_backward: set while a node's backward runs, so that anomaly mode blames that node (in
+# _conform) rather than the Div or Mul inside its backward formula
+_state = {"grad_enabled": True, "anomaly": False, "in_backward": False}
 
 
 def is_grad_enabled():
@@ -112,7 +114,7 @@ class Function:
             fn._output = weakref.ref(out)
             if _state["anomaly"]:
                 fn.created_at = "".join(traceback.format_stack(limit=8)[:-2])
-        if _state["anomaly"]:
+        if _state["anomaly"] and not _state["in_backward"]:
             _check_finite(out.data, f"forward of {cls.__name__}")
         return out
 
@@ -219,7 +221,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         f"{type(ctx).__name__} does not support double backward: its backward is "
                         "not written in differentiable ops, so create_graph=True cannot go through it")
                 ctx.needs_input_grad = needs
-                in_grads = ctx.backward(g)
+                outer, _state["in_backward"] = _state["in_backward"], True
+                try:
+                    in_grads = ctx.backward(g)
+                finally:
+                    _state["in_backward"] = outer
                 if not isinstance(in_grads, tuple):
                     in_grads = (in_grads,)
                 for p, gp, need in zip(ctx.inputs, in_grads, needs):
@@ -251,9 +257,9 @@ def _conform(g, p, ctx):
 
 def _store_grad(t, g, create_graph):
     if not create_graph:
-        g = g.detach()
-        if not backend.is_writable(g.data):
-            g = Tensor(g.data.copy())
+        # a copy: g may be the caller's gradient or the same array that another leaf receives
+        # (the backward of a + b passes g to both), and .grad is changed in place by optimizers
+        g = Tensor(g.data.copy()) if t.grad is None else g.detach()
     t.grad = g if t.grad is None else t.grad + g
 
 

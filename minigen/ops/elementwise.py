@@ -33,6 +33,24 @@ def as_tensor_like(value, like):
     return Tensor(backend.to_device(value, like.device))
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def result_dtype(a, b):
+    """torch's type promotion of two tensors (NumPy's differs for ints with floats and 0-d).
+
+    A higher category (bool < int < float) wins outright: int64 with float32 gives float32.
+    Within a category a tensor with dims beats a 0-d one (float32 data times a float64 0-d
+    tensor stays float32); otherwise the wider dtype wins.
+    """
+    ka, kb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
+    if ka != kb:
+        return (a if ka > kb else b).dtype
+    if (a.ndim == 0) != (b.ndim == 0):
+        return (b if a.ndim == 0 else a).dtype
+    return np.result_type(a.dtype, b.dtype)
+
+
 def _pair(a, b):
     if not isinstance(a, Tensor):
         a = as_tensor_like(a, b)
@@ -40,6 +58,9 @@ def _pair(a, b):
         b = as_tensor_like(b, a)
     if a.shape != b.shape:
         broadcast_shapes(a.shape, b.shape)  # raises a ValueError naming both shapes
+    if a.dtype != b.dtype:
+        dtype = result_dtype(a, b)
+        a, b = a.to(dtype), b.to(dtype)  # casts are differentiable: gradients come back cast
     return a, b
 
 
