@@ -216,7 +216,8 @@ def test_backward_of_a_non_scalar_needs_a_gradient_of_its_shape():
 numpy_warnings_expected = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-@numpy_warnings_expecteddef test_detect_anomaly_names_the_forward_op_that_made_a_nan():
+@numpy_warnings_expected
+def test_detect_anomaly_names_the_forward_op_that_made_a_nan():
     x = mg.tensor(np.array([1.0, -1.0]), requires_grad=True)
     with pytest.raises(RuntimeError, match="Log.*NaN"), mg.autograd.detect_anomaly():
         (x * 2).log()
