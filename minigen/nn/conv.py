@@ -101,26 +101,20 @@ class Conv2d(_ConvNd):
                          groups, bias, padding_mode, 0, (out_channels, in_channels // groups),
                          device, dtype)
 
-    def _pad_widths(self):
-        """(left, right, top, bottom) widths, and whether they are symmetric."""
-        if self.padding == "valid":
-            return (0, 0, 0, 0)
-        if self.padding == "same":
-            widths = []
-            for k, d in zip(reversed(self.kernel_size), reversed(self.dilation)):
-                total = d * (k - 1)
-                widths += [total // 2, total - total // 2]
-            return tuple(widths)
-        ph, pw = self.padding
-        return (pw, pw, ph, ph)
-
     def _conv_forward(self, input, weight):
-        left, right, top, bottom = self._pad_widths()
-        if self.padding_mode == "zeros" and left == right and top == bottom:
-            return F.conv2d(input, weight, self.bias, self.stride, (top, left), self.dilation,
+        if self.padding_mode == "zeros":
+            return F.conv2d(input, weight, self.bias, self.stride, self.padding, self.dilation,
                             self.groups)
-        mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
-        input = F.pad(input, (left, right, top, bottom), mode=mode)
+        # other modes pad explicitly (as torch does) and convolve without padding
+        if self.padding == "valid":
+            widths = (0, 0, 0, 0)
+        elif self.padding == "same":
+            totals = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
+            widths = (totals[1] // 2, totals[1] - totals[1] // 2,
+                      totals[0] // 2, totals[0] - totals[0] // 2)
+        else:
+            widths = (self.padding[1], self.padding[1], self.padding[0], self.padding[0])
+        input = F.pad(input, widths, mode=self.padding_mode)
         return F.conv2d(input, weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def forward(self, input):

@@ -23,6 +23,7 @@ import numpy as np
 from .. import backend, creation
 from ..autograd import no_grad
 from ..ops import index as _index
+from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401  (primitives, re-exported)
 from ..ops import reduce as _reduce
 from ..ops.elementwise import as_tensor_like, where
 from ..tensor import Tensor
@@ -40,27 +41,9 @@ def linear(input, weight, bias=None):
     return out if bias is None else out + bias
 
 
-def _conv():
-    from ..ops import conv  # written alongside nn; imported when first used
-    return conv
-
-
 def _pool():
-    from ..ops import pool
+    from ..ops import pool  # written alongside nn; imported when first used
     return pool
-
-
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-D cross-correlation of (N, C_in, H, W) with weight (C_out, C_in / groups, kH, kW)."""
-    return _conv().conv2d(input, weight, bias, stride, padding, dilation, groups)
-
-
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
-    """The gradient of conv2d with respect to its input, as a layer; weight (C_in, C_out / groups,
-    kH, kW)."""
-    return _conv().conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups,
-                                    dilation)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0):
