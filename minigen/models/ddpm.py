@@ -1,0 +1,280 @@
+"""Denoising diffusion probabilistic models (lecture §6.1; Ho et al. 2020), with DDIM sampling
+(Song et al. 2021) and classifier-free guidance (Ho and Salimans 2021).
+
+Forward process (fixed): x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, eps ~ N(0, I),
+with alpha_bar_t = prod_(s <= t) (1 - beta_s) and beta_t rising from 1e-4 to 0.02 over T = 1000
+steps, so x_T is almost pure noise (alpha_bar_T = 4e-5). The formulas and the index convention
+(array index t = lecture step t + 1) are in diffusion_schedule.py.
+
+Training (§6.1): a network eps_theta learns to tell the noise in x_t,
+
+    L = E_(t, x_0, eps) || eps - eps_theta(sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, t) ||^2
+
+with t uniform over the T steps. We average over the coordinates instead of summing (same
+minimizer, the loss stays near 1 whatever the image size).
+
+Ancestral sampling (§6.1, "generation"): x_T ~ N(0, I), then for t = T, ..., 1
+
+    x_(t-1) = 1 / sqrt(alpha_t) (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_theta(x_t, t)) + sigma_t z
+
+with sigma_t^2 = beta_t and z ~ N(0, I) (z = 0 at the last step). For images the same mean is
+computed as the posterior mean mu_tilde(x_t, x_0_hat) with the prediction
+x_0_hat = (x_t - sqrt(1 - alpha_bar_t) eps_theta) / sqrt(alpha_bar_t) clipped to the data range
+[-1, 1]; without the clip the two forms are equal.
+
+DDIM (``sample(n, steps=S)``): S timesteps tau_S > ... > tau_1 spread over 1..T and the
+deterministic update (eta = 0)
+
+    x_(tau_(i-1)) = sqrt(alpha_bar_(tau_(i-1))) x_0_hat + sqrt(1 - alpha_bar_(tau_(i-1))) eps_theta,
+
+the same trained network, S network calls instead of T: the answer to the slow sampling of the
+trilemma (§6.2).
+
+Conditioning (§6.1, last point) and classifier-free guidance: eps_theta(x_t, t, y) gets a class
+embedding; during training the label is replaced by a null label with probability p_uncond, so the
+network is also an unconditional model. At sampling time, with guidance scale w,
+
+    eps = (1 + w) eps_theta(x_t, t, y) - w eps_theta(x_t, t, null)
+
+(Ho and Salimans' convention: w = 0 is the plain conditional model; w > 0 pushes samples towards
+what distinguishes class y, trading diversity for class fidelity).
+
+2-D toys are standardized inside the model, x -> (x - mean) / scale with the training set's
+mean and overall standard deviation, so the schedule sees unit-scale data; ``sample`` returns
+points in the data's own scale.
+"""
+import numpy as np
+
+import minigen as mg
+from minigen import backend
+from minigen.nn import functional as F
+
+from . import register
+from .base import GenerativeModel
+from .diffusion_schedule import SCHEDULES, DiffusionSchedule
+from .unet import MLPDenoiser, UNet
+
+
+class DDPM(GenerativeModel):
+    """A diffusion model around a noise predictor ``net(x_t, t, y) -> eps`` of the input's shape.
+
+    shape         shape of one example, (C, H, W) or (D,)
+    schedule      'linear' or 'cosine' beta schedule over ``timesteps`` steps
+    num_classes   > 0: class-conditional (net has a null label at index num_classes)
+    p_uncond      probability of training on the null label (classifier-free guidance)
+    guidance      default guidance scale w of ``sample``
+    clip_range    (low, high): clip x_0_hat to it while sampling (images), or None
+    data_mean, data_scale   the standardization x -> (x - mean) / scale (toys; images use 0, 1)
+    ema_decay     decay of the weights' moving average that the trainer keeps and samples with
+    """
+
+    def __init__(self, net, shape, schedule="linear", timesteps=1000, num_classes=0, p_uncond=0.1,
+                 guidance=0.0, clip_range=None, data_mean=None, data_scale=1.0, ema_decay=0.999):
+        super().__init__()
+        if not 0.0 <= p_uncond < 1.0:
+            raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond}")
+        self.net = net
+        self.shape = tuple(int(s) for s in shape)
+        self.num_classes = int(num_classes)
+        self.conditional = self.num_classes > 0
+        self.p_uncond = float(p_uncond)
+        self.guidance = float(guidance)
+        self.clip_range = clip_range
+        self.ema_decay = ema_decay
+        self.schedule = DiffusionSchedule.from_name(schedule, timesteps)
+        self.num_timesteps = self.schedule.num_timesteps
+        for name in ("betas", "alphas", "alphas_cumprod"):
+            values = getattr(self.schedule, name).astype(np.float32)
+            self.register_buffer(name, mg.tensor(values), persistent=False)
+        mean = np.zeros(self.shape, np.float32) if data_mean is None else data_mean
+        self.register_buffer("data_mean", mg.tensor(np.asarray(mean, np.float32)),
+                             persistent=False)
+        self.data_scale = float(data_scale)
+
+    # ------------------------------------------------------------------ the forward process
+
+    def q_sample(self, x0, t, noise=None):
+        """x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, t an int or a Tensor (N,)."""
+        if noise is None:
+            noise = mg.randn_like(x0)
+        t = self._timestep_tensor(t, x0.shape[0], x0.device)
+        alpha_bar = self.alphas_cumprod[t].reshape((-1,) + (1,) * (x0.ndim - 1))
+        return alpha_bar.sqrt() * x0 + (1.0 - alpha_bar).sqrt() * noise
+
+    def _timestep_tensor(self, t, n, device):
+        if isinstance(t, (int, np.integer)):
+            t = mg.full((n,), int(t), dtype=np.int64, device=device)
+        data = t.data
+        if data.shape != (n,) or data.dtype.kind not in "iu":
+            raise ValueError(f"timesteps must be an int or an integer Tensor of shape ({n},), got "
+                             f"{data.dtype} of shape {data.shape}")
+        if int(data.min()) < 0 or int(data.max()) >= self.num_timesteps:
+            raise ValueError(f"timesteps must lie in 0..{self.num_timesteps - 1}, got "
+                             f"{int(data.min())}..{int(data.max())}")
+        return t
+
+    # ------------------------------------------------------------------ data <-> diffusion space
+
+    def to_model_space(self, x):
+        if tuple(x.shape[1:]) != self.shape:
+            raise ValueError(f"DDPM over examples of shape {self.shape} got a batch of shape "
+                             f"{tuple(x.shape)}")
+        return (x - self.data_mean) * (1.0 / self.data_scale)
+
+    def to_data_space(self, x):
+        return x * self.data_scale + self.data_mean
+
+    # ------------------------------------------------------------------ training
+
+    def forward(self, x_t, t, y=None):
+        """The raw network output eps_theta(x_t, t, y) in diffusion space."""
+        return self.net(x_t, self._timestep_tensor(t, x_t.shape[0], x_t.device), y)
+
+    def drop_labels(self, y):
+        """y with each label replaced by the null label with probability p_uncond."""
+        xp = backend.get_array_module(y.data)
+        drop = mg.rand(y.shape[0], device=y.device).data < self.p_uncond
+        return mg.tensor(xp.where(drop, self.num_classes, y.data).astype(xp.int64))
+
+    def loss(self, x, y=None):
+        """|| eps - eps_theta(sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, t, y) ||^2, the
+        mean over the batch and the coordinates, t uniform over the T steps."""
+        x0 = self.to_model_space(x)
+        t = mg.randint(0, self.num_timesteps, (x0.shape[0],), device=x0.device)
+        noise = mg.randn_like(x0)
+        x_t = self.q_sample(x0, t, noise)
+        if self.conditional:
+            if y is None:
+                raise ValueError("a conditional DDPM trains on labelled batches (x, y); the "
+                                 "dataset has no labels")
+            y = self.drop_labels(y)
+        else:
+            y = None
+        return F.mse_loss(self.net(x_t, t, y), noise)
+
+    # ------------------------------------------------------------------ sampling
+
+    def eps_theta(self, x_t, t, y=None, guidance=0.0):
+        """eps_theta(x_t, t, y), with labels and w = guidance != 0 the guided combination
+        (1 + w) eps_theta(x_t, t, y) - w eps_theta(x_t, t, null)."""
+        n = x_t.shape[0]
+        t = self._timestep_tensor(t, n, x_t.device)
+        if y is None or guidance == 0:
+            return self.net(x_t, t, y)
+        null = mg.full((n,), self.num_classes, dtype=np.int64, device=x_t.device)
+        # One network call on the doubled batch: conditional rows first, unconditional after.
+        both = self.net(mg.cat([x_t, x_t]), mg.cat([t, t]), mg.cat([y, null]))
+        cond, uncond = both[:n], both[n:]
+        return (1.0 + guidance) * cond - guidance * uncond
+
+    def _predict_x0(self, x_t, t, eps):
+        """x_0_hat from eps_theta, clipped to the data range for images; returns (x_0_hat, eps)
+        with eps recomputed from the clipped x_0_hat (so DDIM stays consistent with it)."""
+        x0 = self.schedule.predict_x0(x_t, t, eps)
+        if self.clip_range is None:
+            return x0, eps
+        x0 = x0.clamp(*self.clip_range)
+        return x0, self.schedule.eps_from_x0(x_t, t, x0)
+
+    def _sample_labels(self, n, y):
+        if y is None:
+            if not self.conditional:
+                return None
+            if self.p_uncond > 0:          # the null label: the network's unconditional model
+                return mg.full((n,), self.num_classes, dtype=np.int64, device=self.betas.device)
+            return mg.randint(0, self.num_classes, (n,), device=self.betas.device)
+        if not self.conditional:
+            raise ValueError("this DDPM is unconditional; sample it without labels (y=None) or "
+                             "train it with --set conditional=true")
+        y = y if isinstance(y, mg.Tensor) else mg.tensor(np.asarray(y, dtype=np.int64))
+        if y.shape != (n,) or y.dtype.kind not in "iu":
+            raise ValueError(f"labels for {n} samples must be {n} integers, got {y.dtype} of "
+                             f"shape {y.shape}")
+        if len(y) and (int(y.data.min()) < 0 or int(y.data.max()) >= self.num_classes):
+            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}, got "
+                             f"{int(y.data.min())}..{int(y.data.max())}")
+        return y.to(self.betas.device)
+
+    def sample(self, n, y=None, steps=None, guidance=None, eta=0.0):
+        """n samples as a backend array in the data's scale.
+
+        steps     None: ancestral DDPM sampling over all T steps; S: DDIM with S steps
+        guidance  the guidance scale w (None: the model's default); needs labels
+        eta       DDIM's noise level (0: deterministic)
+        y         labels (N,) for a conditional model; None samples the unconditional model
+                  (the null label; uniform random classes if trained without it)
+        """
+        guidance = self.guidance if guidance is None else float(guidance)
+        device = self.betas.device
+        with mg.no_grad():
+            y = self._sample_labels(n, y)
+            x = mg.randn(n, *self.shape, device=device)
+            if steps is None:
+                for t in range(self.num_timesteps - 1, -1, -1):
+                    x0, _ = self._predict_x0(x, t, self.eps_theta(x, t, y, guidance))
+                    noise = mg.randn_like(x) if t > 0 else None
+                    x = self.schedule.ddpm_step(x, t, x0, noise)
+            else:
+                timesteps = self.schedule.ddim_timesteps(steps)
+                for t, t_prev in zip(timesteps, list(timesteps[1:]) + [-1]):
+                    x0, eps = self._predict_x0(x, int(t), self.eps_theta(x, int(t), y, guidance))
+                    noise = mg.randn_like(x) if eta > 0 else None
+                    x = self.schedule.ddim_step(x, int(t), int(t_prev), x0, eps, eta, noise)
+            return self.to_data_space(x).data
+
+
+# ---------------------------------------------------------------------------- the registry entry
+
+TOYS_TRAIN = {"steps": 6000, "batch_size": 256, "lr": 1e-3}
+TRAIN_DEFAULTS = {"digits": {"steps": 2000, "batch_size": 128, "lr": 2e-3},
+                  "mnist5k": {"steps": 2000, "batch_size": 64, "lr": 1e-3}}
+
+
+def _train_defaults(data):
+    if data in TRAIN_DEFAULTS:
+        return TRAIN_DEFAULTS[data]
+    if data.startswith("mnist:"):
+        return TRAIN_DEFAULTS["mnist5k"]
+    return TOYS_TRAIN if data in ("ring8", "grid25", "swissroll", "moons") else {}
+
+
+OPTIONS = {
+    "conditional": (False, "class-conditional eps_theta(x_t, t, y); sample(n, y) draws class y"),
+    "p_uncond": (0.1, "probability of training on the null label (classifier-free guidance)"),
+    "guidance": (0.0, "default guidance scale w: eps = (1 + w) eps(x, y) - w eps(x, null); "
+                      "0 = plain conditional"),
+    "timesteps": (1000, "T, the number of diffusion steps"),
+    "schedule": ("linear", f"beta schedule, one of {', '.join(SCHEDULES)}"),
+    "channels": (32, "U-Net width of the first level (images)"),
+    "channel_mult": ((1, 2), "U-Net width multiplier per resolution level (images)"),
+    "num_res_blocks": (1, "U-Net residual blocks per level (images)"),
+    "attention": (True, "self-attention at the U-Net's lowest resolution (images)"),
+    "dropout": (0.0, "dropout inside the U-Net's residual blocks (images)"),
+    "hidden": (256, "width of the MLP noise predictor (2-D toys)"),
+    "depth": (3, "residual blocks of the MLP noise predictor (2-D toys)"),
+    "ema_decay": (0.995, "decay of the moving average of the weights used for sampling"),
+}
+
+
+@register("ddpm", help="denoising diffusion model: eps-prediction U-Net (MLP on 2-D toys), "
+                       "ancestral and DDIM sampling, classifier-free guidance (§6)",
+          options=OPTIONS, train=_train_defaults)
+def build(dataset, conditional, p_uncond, guidance, timesteps, schedule, channels, channel_mult,
+          num_res_blocks, attention, dropout, hidden, depth, ema_decay):
+    num_classes = dataset.num_classes if conditional else 0
+    if conditional and not num_classes:
+        raise ValueError(f"dataset {dataset.name!r} has no labels, so conditional=true cannot "
+                         f"be used")
+    if dataset.is_image:
+        c, h, w = dataset.shape
+        if h != w:
+            raise ValueError(f"the U-Net expects square images, got {h}x{w}")
+        net = UNet(c, h, channels=channels, channel_mult=tuple(channel_mult),
+                   num_res_blocks=num_res_blocks, attention=attention, num_classes=num_classes,
+                   dropout=dropout)
+        return DDPM(net, dataset.shape, schedule, timesteps, num_classes, p_uncond, guidance,
+                    clip_range=(-1.0, 1.0), ema_decay=ema_decay)
+    net = MLPDenoiser(dataset.shape[0], hidden, depth, num_classes)
+    return DDPM(net, dataset.shape, schedule, timesteps, num_classes, p_uncond, guidance,
+                data_mean=dataset.x.mean(axis=0), data_scale=float(dataset.x.std()),
+                ema_decay=ema_decay)
