@@ -22,6 +22,7 @@ from .backend import cuda_available  # noqa: F401
 from . import nn  # noqa: F401
 from .serialization import save, load  # noqa: F401
 from . import optim  # noqa: F401
+from . import models  # noqa: F401  (the registry; model files are imported on first use)
 
 __version__ = "0.1.0"
 

@@ -52,7 +52,23 @@ def cmd_list(args):
         print(f"  {f'{key}={_show(default)}':<{width}}{helps[key]}")
     defaults = models.train_defaults(name, "digits")
     print("training defaults on digits: " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
+    extra = _sample_parameters(name)
+    if extra:
+        print("sample options (minigen sample DIR --KEY VALUE): "
+              + ", ".join(f"{k}={_show(v)}" for k, v in extra.items()))
     return 0
+
+
+def _sample_parameters(name):
+    """The keyword options of the model's sample() beyond n and y, with their defaults ({} when
+    the model cannot be built on the digits, e.g. a model of domain pairs)."""
+    try:
+        model = _models().create(name, "digits")
+    except ValueError:
+        return {}
+    parameters = inspect.signature(model.sample).parameters.values()
+    return {p.name: p.default for p in parameters if p.name not in ("n", "y")
+            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
 
 
 def _show(value):
