@@ -54,8 +54,8 @@ def _encode(obj, arrays, where):
     if isinstance(obj, (list, tuple)):
         tag = "__list__" if isinstance(obj, list) else "__tuple__"
         return {tag: [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]}
-    raise TypeError(f"mg.save cannot store a {type(obj).__name__} (at {where}); it stores dicts, "
-                    "lists, tuples, Tensors, arrays, numbers, strings and None")
+    raise TypeError(f"mg.save cannot store {type(obj).__name__!r} objects (at {where}); it "
+                    "stores dicts, lists, tuples, Tensors, arrays, numbers, strings and None")
 
 
 def _add(arrays, array, where):
