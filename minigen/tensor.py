@@ -38,7 +38,10 @@ class Tensor:
     __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False):
-        if not hasattr(data, "__array_namespace__") and not isinstance(data, np.ndarray):
+        # NumPy scalars (what NumPy returns for 0-d results) become 0-d arrays: they have no
+        # memory to change in place and would break .data[...] = and .zero_()
+        if isinstance(data, np.generic) or not (isinstance(data, np.ndarray)
+                                                or hasattr(data, "__array_namespace__")):
             data = np.asarray(data)
         self.data = data
         self.grad = None

@@ -101,8 +101,8 @@ class Mul(Function):
 class Div(Function):
     def forward(self, a, b):
         y = a / b
-        if y.dtype.kind not in "fc":  # int / int gives the default float dtype, as in torch
-            y = y.astype(get_default_dtype())
+        if a.dtype.kind not in "fc":  # int / int gives the default float dtype, as in torch
+            y = y.astype(get_default_dtype())  # (NumPy's is float64)
         return y
 
     def backward(self, g):
