@@ -248,3 +248,14 @@ def test_gradient_penalty_of_a_conv_critic_and_its_weight_gradients_match_torch(
         assert_close(grad(p), grad(q), what=f"gradient of {name}")
     assert_close(grad(xm), grad(xt), what="gradient of the input")
     assert np.abs(grad(mine[0].weight)).max() > 1e-3  # the penalty does reach the weights
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", [{"scale_factor": 2}, {"size": (5, 7)},
+                                     {"scale_factor": 2, "mode": "bilinear"},
+                                     {"scale_factor": (2, 3), "mode": "bilinear",
+                                      "align_corners": True}], ids=str)
+def test_upsample_matches_torch(options, dtype):
+    mine, theirs = nn.Upsample(**options), torch.nn.Upsample(**options)
+    check_layer(mine, theirs, rng.standard_normal((2, 3, 3, 4)), dtype)
+    assert repr(mine) == repr(theirs)

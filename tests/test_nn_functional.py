@@ -207,3 +207,27 @@ def test_one_hot_matches_torch():
     idx = np.array([[0, 3], [2, 1]])
     np.testing.assert_array_equal(F.one_hot(mg.tensor(idx), 5).numpy(),
                                   TF.one_hot(torch.from_numpy(idx), 5).numpy())
+
+
+def test_the_documented_names_are_all_there():
+    functional = ("linear conv2d conv_transpose2d avg_pool2d max_pool2d interpolate pad relu "
+                  "leaky_relu elu silu gelu sigmoid tanh softplus softmax log_softmax dropout "
+                  "embedding batch_norm layer_norm group_norm mse_loss l1_loss "
+                  "binary_cross_entropy binary_cross_entropy_with_logits cross_entropy nll_loss "
+                  "gaussian_kl").split()
+    layers = ("Module Parameter Sequential ModuleList ModuleDict Identity Flatten Linear Conv2d "
+              "ConvTranspose2d MaskedConv2d Embedding LSTM LSTMCell BatchNorm1d BatchNorm2d "
+              "LayerNorm GroupNorm Dropout Upsample ReLU LeakyReLU ELU SiLU GELU Sigmoid Tanh "
+              "Softplus").split()
+    assert [n for n in functional if not callable(getattr(F, n, None))] == []
+    assert [n for n in layers if not callable(getattr(mg.nn, n, None))] == []
+    assert mg.save is mg.serialization.save and mg.load is mg.serialization.load
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad_matches_torch(mode):
+    x = np.random.default_rng(9).standard_normal((2, 3, 4, 5))
+    check_function(lambda x: F.pad(x, (1, 2, 2, 1), mode=mode),
+                   lambda x: TF.pad(x, (1, 2, 2, 1), mode=mode), [x])
+    check_function(lambda x: F.pad(x, (1, 0), value=2.5), lambda x: TF.pad(x, (1, 0), value=2.5),
+                   [x], second_order=False)

@@ -23,13 +23,14 @@ import numpy as np
 from .. import backend, creation
 from ..autograd import no_grad
 from ..ops import index as _index
-from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401  (primitives, re-exported)
+from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported)
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d  # noqa: F401
 from ..ops import reduce as _reduce
 from ..ops.elementwise import as_tensor_like, where
 from ..tensor import Tensor
 from . import primitives
 
-# --------------------------------------------------------------------------- linear and conv
+# --------------------------------------------------------------------------- linear, padding
 
 
 def linear(input, weight, bias=None):
@@ -37,29 +38,11 @@ def linear(input, weight, bias=None):
     if input.shape[-1:] != weight.shape[1:]:
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1]} features but "
                          f"the weight of shape {weight.shape} expects {weight.shape[1]}")
+    if input.ndim > 2:  # one 2-D product: its backward needs no batched weight gradients
+        out = linear(input.reshape(-1, input.shape[-1]), weight, bias)
+        return out.reshape(input.shape[:-1] + (weight.shape[0],))
     out = input @ weight.t()
     return out if bias is None else out + bias
-
-
-def _pool():
-    from ..ops import pool  # written alongside nn; imported when first used
-    return pool
-
-
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
-    return _pool().avg_pool2d(input, kernel_size, stride, padding)
-
-
-def max_pool2d(input, kernel_size, stride=None, padding=0, *args, **kwargs):
-    return _pool().max_pool2d(input, kernel_size, stride, padding, *args, **kwargs)
-
-
-def adaptive_avg_pool2d(input, output_size):
-    return _pool().adaptive_avg_pool2d(input, output_size)
-
-
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    return _pool().interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def pad(input, pad, mode="constant", value=None):

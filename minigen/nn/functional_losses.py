@@ -116,9 +116,12 @@ def _pick_targets(input, target, ignore_index):
     if t.size and (int(t.min()) < 0 or int(t.max()) >= c):
         bad = int(t.max()) if int(t.max()) >= c else int(t.min())
         raise IndexError(f"Target {bad} is out of bounds for {c} classes")
-    # broadcastable index arrays: (arange(N), target, arange(d1), ...) picks without a transpose
-    grids = [xp.arange(n).reshape((-1,) + (1,) * (t.ndim - 1 - k)) for k, n in enumerate(t.shape)]
-    return input[tuple(grids[:1] + [t] + grids[1:])], ignored
+    # one flat index into the flattened input: NumPy's scatter-add (the backward) is fast for a
+    # 1-D index and far slower for a tuple of index arrays
+    n, positions = t.shape[0], t.size // max(t.shape[0], 1)
+    flat = (xp.arange(n).reshape(-1, 1) * (c * positions) + t.reshape(n, positions) * positions
+            + xp.arange(positions).reshape(1, -1))
+    return input.reshape(-1)[flat.reshape(-1)].reshape(t.shape), ignored
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
