@@ -34,15 +34,15 @@ from . import primitives
 
 
 def linear(input, weight, bias=None):
-    """y = x W^T + b, with x of shape (..., in_features) and W of shape (out_features, in_features)."""
+    """y = x W^T + b, for x of shape (..., in_features) and W (out_features, in_features)."""
     if input.shape[-1:] != weight.shape[1:]:
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1]} features but "
                          f"the weight of shape {weight.shape} expects {weight.shape[1]}")
-    if input.ndim > 2:  # one 2-D product: its backward needs no batched weight gradients
-        out = linear(input.reshape(-1, input.shape[-1]), weight, bias)
-        return out.reshape(input.shape[:-1] + (weight.shape[0],))
-    out = input @ weight.t()
-    return out if bias is None else out + bias
+    if input.ndim == 2:
+        return primitives.linear(input, weight, bias)  # one fused node (nn/primitives.py)
+    # other ranks as one 2-D product, so the weight gradient is one product, not a batch of them
+    out = primitives.linear(input.reshape(-1, input.shape[-1]), weight, bias)
+    return out.reshape(input.shape[:-1] + (weight.shape[0],))
 
 
 def pad(input, pad, mode="constant", value=None):
