@@ -133,7 +133,8 @@ def sample_options(model, extra):
     while i < len(extra):
         token = extra[i]
         if not token.startswith("--") or token == "--":
-            raise UsageError(f"unexpected argument {token!r}; this model's sample options are {valid}")
+            raise UsageError(f"unexpected argument {token!r}; this model's sample options "
+                             f"are {valid}")
         key, sep, text = token[2:].partition("=")
         if not sep:
             if i + 1 >= len(extra):
@@ -180,7 +181,9 @@ def cmd_sample(args, extra):
         samples = model.sample(args.n, y=y, **kwargs)
     out = args.out or os.path.join(args.run, "sample.png")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    title = f"{config['model']} on {config['data']}" + ("" if labels is None else f", label {args.label}")
+    title = f"{config['model']} on {config['data']}"
+    if labels is not None:
+        title += f", label {args.label}"
     plots.plot_samples(samples, out, dataset, title=title)
     print(f"wrote {args.n} samples to {out}")
     return 0

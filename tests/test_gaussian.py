@@ -1,4 +1,4 @@
-"""The Gaussian baseline (lecture §1, maximum likelihood): density, gradients, sampling, training."""
+"""The Gaussian baseline (lecture §1, maximum likelihood): density, gradients, sampling, fit."""
 import math
 
 import numpy as np

@@ -61,7 +61,8 @@ def test_a_continuous_model_on_images_gets_the_dequantized_bound(image_run):
     width = 2.0 / 16
     u = np.random.default_rng(4).uniform(-width / 2, width / 2, size=test.x.shape)
     x = (test.x + u).astype(np.float32).reshape(len(test), 64).astype(np.float64)
-    density = scipy.stats.multivariate_normal(model.mu.numpy(), model.covariance().astype(np.float64))
+    density = scipy.stats.multivariate_normal(model.mu.numpy(),
+                                              model.covariance().astype(np.float64))
     expected = -density.logpdf(x).mean() - 64 * math.log(width)
     assert got["nll_nats"] == pytest.approx(expected, rel=1e-5)
     assert got["bits_per_dim"] == pytest.approx(expected / (64 * math.log(2)), rel=1e-5)

@@ -1,4 +1,4 @@
-"""What a training run leaves in its directory: config.json, checkpoint.npz, loss.png, samples.png."""
+"""What a training run leaves in its directory: config.json, checkpoint.npz and the pictures."""
 import json
 import os
 

@@ -105,13 +105,13 @@ def option_help(name):
 
 
 def train_defaults(name, data):
-    """The tested training defaults {steps, batch_size, lr} of model ``name`` on dataset ``data``."""
+    """The tested training defaults {steps, batch_size, lr} of model ``name`` on ``data``."""
     train = _entry(name).train
     values = train(data) if callable(train) else (train or {})
     unknown = set(values) - set(TRAIN_KEYS)
     if unknown:
-        raise ValueError(f"training defaults of model {name!r} have unknown keys {sorted(unknown)}; "
-                         f"expected {list(TRAIN_KEYS)}")
+        raise ValueError(f"training defaults of model {name!r} have unknown keys "
+                         f"{sorted(unknown)}; expected {list(TRAIN_KEYS)}")
     return {**FALLBACK_TRAIN, **values}
 
 

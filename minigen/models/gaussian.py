@@ -44,11 +44,14 @@ class Gaussian(GenerativeModel):
         self.levels = levels
         d = self.dim
         self.mu = Parameter(np.zeros(d, dtype=np.float32))
-        self.lower = Parameter(np.zeros((d, d), dtype=np.float32))   # only its strict lower part is used
+        self.lower = Parameter(np.zeros((d, d), dtype=np.float32))   # strict lower part used
         self.log_diag = Parameter(np.zeros(d, dtype=np.float32))
-        self.register_buffer("strict_lower_mask", mg.tensor(np.tril(np.ones((d, d), np.float32), -1)),
-                             persistent=False)
+        self.register_buffer("strict_lower_mask",
+                             mg.tensor(np.tril(np.ones((d, d), np.float32), -1)), persistent=False)
         self.register_buffer("identity", mg.tensor(np.eye(d, dtype=np.float32)), persistent=False)
+
+    def extra_repr(self):
+        return f"shape={self.shape}, levels={self.levels}"
 
     def precision_factor(self):
         """P = strict_lower(A) + diag(exp(log_diag)), so that Sigma^-1 = P P^T."""
@@ -61,7 +64,8 @@ class Gaussian(GenerativeModel):
         return x.reshape(x.shape[0], self.dim)
 
     def log_prob(self, x):
-        """log p(x) in nats per example, shape (N,): -1/2 ||P^T (x - mu)||^2 + sum log P_ii - D/2 log 2 pi."""
+        """log p(x) in nats per example, shape (N,):
+        -1/2 ||P^T (x - mu)||^2 + sum_i log P_ii - D/2 log(2 pi)."""
         z = (self._flat(x) - self.mu) @ self.precision_factor()      # row n is (P^T (x_n - mu))^T
         return (-0.5 * (z * z).sum(dim=1) + self.log_diag.sum()
                 - 0.5 * self.dim * math.log(2 * math.pi))
@@ -90,7 +94,8 @@ class Gaussian(GenerativeModel):
     def sample(self, n, y=None):
         """n draws x = mu + P^-T z, z ~ N(0, I), as a backend array of shape (n, *shape)."""
         if y is not None:
-            raise ValueError("the Gaussian baseline is unconditional; sample it without labels (y=None)")
+            raise ValueError("the Gaussian baseline is unconditional; sample it without labels "
+                             "(y=None)")
         with mg.no_grad():
             p = self.precision_factor().data
             z = mg.randn(n, self.dim, dtype=p.dtype, device=self.mu.device).data
@@ -105,7 +110,8 @@ def _train_defaults(data):
     return {"steps": 1000, "batch_size": 128, "lr": 0.01}
 
 
-@register("gaussian", help="full-covariance Gaussian fitted by maximum likelihood (§1), the baseline",
+@register("gaussian",
+          help="full-covariance Gaussian fitted by maximum likelihood (§1), the baseline",
           options={"dequantize": (True, "add uniform noise of one pixel level to images while "
                                         "training (ignored on 2-D toys)")},
           train=_train_defaults)

@@ -1,9 +1,10 @@
-"""Training, checkpoints, plots and evaluation: the machinery behind ``minigen train/sample/evaluate``.
+"""Training, checkpoints, plots, evaluation: the machinery of ``minigen train/sample/evaluate``.
 
     from minigen.train import train, evaluate, load_run
-    train("gaussian", data="ring8", steps=500, out="runs/g")      # writes config.json, checkpoint.npz,
-    evaluate("runs/g")                                             #   loss.png, samples.png; metrics.json
-    model, config = load_run("runs/g")                             # the trained model, EMA weights in
+    train("gaussian", data="ring8", steps=500, out="runs/g")   # config.json, checkpoint.npz,
+                                                                #   loss.png, samples.png
+    evaluate("runs/g")                                          # metrics.json
+    model, config = load_run("runs/g")                          # trained model, EMA weights in
 
 THE TRAINING CONTRACT. One loop (trainer.Trainer) trains every model family. A model is an
 ``nn.Module`` with these methods (``minigen.models.GenerativeModel`` gives the defaults marked *):
@@ -29,8 +30,10 @@ THE TRAINING CONTRACT. One loop (trainer.Trainer) trains every model family. A m
                    it, and samples/evaluates with the averaged weights
       conditional  True when sample() uses labels (samples.png gets one row per class)
       continuous   True for a density over real values (see evaluation.py)
-  Optional hooks the evaluator uses when they exist:
-      log_prob(x) -> Tensor (N,) in nats;  elbo(x) -> Tensor (N,);
+  Optional hooks, used when they exist:
+      training_arrays(train_dataset) -> tuple of arrays with a common first dimension, batched
+          instead of (x, y) (e.g. DANN: source images, source labels, target images)
+      log_prob(x) -> Tensor (N,) in nats;  elbo(x) -> Tensor (N,)     (evaluation)
       extra_metrics(test_dataset) -> {metric name: float} (e.g. cycle_error, target_accuracy)
 
 Every random number must come from minigen's generator (mg.randn, mg.rand, dropout ...) and the

@@ -1,4 +1,4 @@
-"""Checkpoint files of training runs: ``mg.save`` / ``mg.load`` with errors the command line can show.
+"""Checkpoint files of training runs: ``mg.save`` / ``mg.load``, with errors the CLI can show.
 
 The training state is a tree (model and optimizer state_dicts, EMA shadows, the loader position,
 the random generator's state, the loss history), which ``mg.save`` stores in one .npz without

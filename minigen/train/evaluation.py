@@ -107,7 +107,7 @@ def image_metrics(samples, labels, train, test, classifier):
 
 
 def evaluate(run_dir, n=None, data=None, device="cpu", seed=0, write=True):
-    """Compute the metrics of the run in ``run_dir``; write DIR/metrics.json; return them as a dict."""
+    """The metrics of the run in ``run_dir`` as a dict, also written to DIR/metrics.json."""
     from minigen import metrics
     model, config = load_run(run_dir, device=device)
     name = data or config["data"]

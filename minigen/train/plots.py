@@ -48,7 +48,8 @@ def plot_losses(history, path, title=None):
 
 
 def image_grid(images, ncols, pad=1):
-    """(N, C, H, W) images in [-1, 1] -> one (rows*(H+pad)+pad, ncols*(W+pad)+pad, C) array in [0, 1]."""
+    """(N, C, H, W) images in [-1, 1] -> one grid array in [0, 1] of shape
+    (rows * (H + pad) + pad, ncols * (W + pad) + pad, C)."""
     images = np.clip((backend.to_numpy(images).astype(np.float64) + 1.0) / 2.0, 0.0, 1.0)
     n, c, h, w = images.shape
     nrows = -(-n // ncols)
@@ -61,7 +62,7 @@ def image_grid(images, ncols, pad=1):
 
 
 def plot_images(images, path, labels=None, title=None):
-    """A grid of images; with ``labels`` (sorted by class) one row per class, labelled on the left."""
+    """A grid of images; with ``labels`` (sorted by class) one labelled row per class."""
     images = backend.to_numpy(images)
     if labels is not None:
         labels = backend.to_numpy(labels)

@@ -1,4 +1,4 @@
-"""``train()``: one training run into a run directory, fresh or resumed (what ``minigen train`` does).
+"""``train()``: one training run into a run directory, fresh or resumed (``minigen train``).
 
     from minigen.train import train
     summary = train("gaussian", data="ring8", steps=500, out="runs/g")
@@ -50,7 +50,8 @@ def _check_names(model, data):
     if model not in models.names():
         raise RunError(f"unknown model {model!r}; valid models are {', '.join(models.names())}")
     if not (data in datasets.names() or data.startswith("mnist:")):
-        raise RunError(f"unknown dataset {data!r}; valid datasets are {', '.join(datasets.names())}")
+        raise RunError(f"unknown dataset {data!r}; valid datasets are "
+                       f"{', '.join(datasets.names())}")
 
 
 def _resumed_config(out, model, data, options, seed, batch_size, lr):

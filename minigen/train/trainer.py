@@ -33,8 +33,11 @@ class Trainer:
     def __init__(self, model, dataset, batch_size, lr, seed=0, device="cpu", steps=None):
         self.model = model
         self.device = device
-        self.loader = datasets.DataLoader(dataset, batch_size=batch_size, shuffle=True, seed=seed,
-                                          device=device, drop_last=batch_size <= len(dataset))
+        # A model that trains on more than (x, y) of one dataset (domain pairs) says what to batch.
+        arrays = (model.training_arrays(dataset) if hasattr(model, "training_arrays")
+                  else dataset.arrays())
+        self.loader = datasets.DataLoader(arrays, batch_size=batch_size, shuffle=True, seed=seed,
+                                          device=device, drop_last=batch_size <= len(arrays[0]))
         self.optimizers = model.configure_optimizers(lr)
         self.schedulers = model.configure_schedulers(self.optimizers, steps)
         decay = getattr(model, "ema_decay", None)
@@ -105,9 +108,9 @@ class Trainer:
     def fit(self, steps, checkpoint=None, checkpoint_every=None, on_step=None, progress=None):
         """Train until ``self.step == steps``. Returns True when finished, False when stopped early.
 
-        checkpoint        callable(trainer), called every ``checkpoint_every`` steps and when stopped
+        checkpoint        callable(trainer), called every ``checkpoint_every`` steps and at the end
         on_step           callable(step, losses) after each step; returning True stops the run
-                          (as Ctrl-C does: the first SIGINT finishes the step, checkpoints and stops)
+                          (as Ctrl-C does: the first SIGINT finishes the step, then stops)
         progress          True/False to force the progress bar on or off (default: if a terminal)
         """
         finished = True
