@@ -207,3 +207,28 @@ def test_a_damaged_checkpoint_raises_checkpoint_error(tmp_path):
         load_checkpoint(path)
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.npz")
+
+
+class PairModel(GenerativeModel):
+    """Records the batches it is given; trains on (x, -x) pairs chosen by training_arrays."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(np.zeros(2, np.float32))
+        self.seen = []
+
+    def training_arrays(self, dataset):
+        return dataset.x, -dataset.x
+
+    def loss(self, a, b):
+        self.seen.append((a.numpy(), b.numpy()))
+        return ((a + b) * self.w).sum()
+
+
+def test_a_model_can_choose_the_arrays_it_is_trained_on(points):
+    model = PairModel()
+    Trainer(model, points, batch_size=64, lr=0.1).fit(4, progress=False)
+    assert len(model.seen) == 4
+    for a, b in model.seen:
+        assert a.shape == (64, 2)
+        np.testing.assert_array_equal(b, -a)
