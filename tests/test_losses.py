@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigen as mg
 import minigen.nn as nn
@@ -180,3 +182,20 @@ def test_loss_modules_match_their_functions(name, args):
     mine = getattr(nn, name)(**args)(mg.tensor(x), mg.tensor(y))
     theirs = getattr(torch.nn, name)(**args)(torch.from_numpy(x), torch.from_numpy(y))
     np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-10)
+
+
+@settings(max_examples=15, deadline=None)
+@given(shape=st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple),
+       classes=st.integers(1, 5), seed=st.integers(0, 2 ** 16),
+       reduction=st.sampled_from(REDUCTIONS), smoothing=st.sampled_from([0.0, 0.3]))
+def test_cross_entropy_matches_torch_for_any_shape_and_ignored_targets(shape, classes, seed,
+                                                                         reduction, smoothing):
+    r = np.random.default_rng(seed)
+    n = int(r.integers(1, 4))
+    x = r.standard_normal((n, classes) + shape)
+    t = r.integers(-1, classes, (n,) + shape)  # -1: ignored
+    t.reshape(-1)[0] = 0  # at least one target counts
+    check_function(lambda x, t: F.cross_entropy(x, t, ignore_index=-1, reduction=reduction,
+                                                label_smoothing=smoothing),
+                   lambda x, t: TF.cross_entropy(x, t, ignore_index=-1, reduction=reduction,
+                                                 label_smoothing=smoothing), [x, t])

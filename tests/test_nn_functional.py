@@ -2,6 +2,8 @@
 each function agrees with torch.nn.functional in value, gradient and second-order gradient
 (float64 to 1e-7, float32 to 1e-4), and passes minigen's own finite-difference gradcheck and
 gradgradcheck."""
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -231,3 +233,15 @@ def test_pad_matches_torch(mode):
                    lambda x: TF.pad(x, (1, 2, 2, 1), mode=mode), [x])
     check_function(lambda x: F.pad(x, (1, 0), value=2.5), lambda x: TF.pad(x, (1, 0), value=2.5),
                    [x], second_order=False)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "binary_cross_entropy",
+                                  "binary_cross_entropy_with_logits", "nll_loss",
+                                  "cross_entropy", "batch_norm", "layer_norm", "group_norm",
+                                  "embedding", "dropout", "leaky_relu", "elu", "pad"])
+def test_signatures_line_up_with_torch_for_positional_calls(name):
+    # (torch's C functions have no inspectable signature, and its softmax has a private
+    # positional _stacklevel before dtype, so those are left out)
+    mine = list(inspect.signature(getattr(F, name)).parameters)
+    theirs = list(inspect.signature(getattr(TF, name)).parameters)
+    assert mine == theirs[:len(mine)], f"{name}: {mine} vs torch {theirs}"

@@ -226,3 +226,14 @@ def test_get_submodule_and_parameter_repr():
     with pytest.raises(AttributeError, match="no sub-module 'nope'"):
         model.get_submodule("blocks.nope")
     assert repr(nn.Parameter(mg.zeros(1))).startswith("Parameter containing:\ntensor(")
+
+
+def test_deepcopy_gives_an_independent_module_with_parameters():
+    import copy
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    twin = copy.deepcopy(model)
+    assert isinstance(twin[0].weight, nn.Parameter) and twin[0].weight is not model[0].weight
+    assert list(twin.state_dict()) == list(model.state_dict())
+    with mg.no_grad():
+        twin[0].weight.zero_()
+    assert model[0].weight.numpy().any()

@@ -24,6 +24,14 @@ from ..tensor import Tensor
 from . import primitives
 
 
+def _no_legacy(size_average, reduce):
+    """torch's deprecated size_average/reduce arguments are kept only so that positional calls
+    line up with torch's signatures; use reduction instead."""
+    if size_average is not None or reduce is not None:
+        raise ValueError("size_average and reduce are deprecated (also in torch); use "
+                         "reduction='mean', 'sum' or 'none'")
+
+
 def _reduce(loss, reduction):
     if reduction == "mean":
         return loss.mean()
@@ -50,13 +58,15 @@ def _weighted(loss, weight):
     return loss if weight is None else loss * weight
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _no_legacy(size_average, reduce)
     _check_same_shape(input, target, "mse_loss", strict=False)
     d = input - target
     return _reduce(d * d, reduction)
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _no_legacy(size_average, reduce)
     _check_same_shape(input, target, "l1_loss", strict=False)
     return _reduce((input - target).abs(), reduction)
 
@@ -68,8 +78,10 @@ def _log_clamped(p):
     return where(positive, logs, -100.0).clamp(min=-100.0)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
     """-(y log p + (1 - y) log(1 - p)) for probabilities p = input in [0, 1]."""
+    _no_legacy(size_average, reduce)
     _check_same_shape(input, target, "binary_cross_entropy", strict=True)
     xp = backend.get_array_module(input.data)
     if input.numel() and not bool(xp.all((input.data >= 0) & (input.data <= 1))):
@@ -79,9 +91,10 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce(_weighted(loss, weight), reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
     """Binary cross-entropy of sigmoid(input), computed from the logits without overflow."""
+    _no_legacy(size_average, reduce)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits", strict=True)
     soft = primitives.softplus(-input)  # -log sigmoid(x)
     if pos_weight is not None:
@@ -124,8 +137,10 @@ def _pick_targets(input, target, ignore_index):
     return input.reshape(-1)[flat.reshape(-1)].reshape(t.shape), ignored
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
     """Negative log-likelihood of class indices under log-probabilities input (N, C, d1, ...)."""
+    _no_legacy(size_average, reduce)
     input, target, unbatched = _class_inputs(input, target, "nll_loss")
     picked, ignored = _pick_targets(input, target, ignore_index)
     xp = backend.get_array_module(input.data)
@@ -145,14 +160,15 @@ def _data(t):
     return t.data if isinstance(t, Tensor) else t
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy over dim 1 of (N, C, d1, ...) scores (dim 0 of unbatched (C,)).
 
     ``target`` holds class indices (N, d1, ...) or, as a float tensor of the input's shape,
     class probabilities. ``label_smoothing`` eps mixes the target with the uniform distribution:
     (1 - eps) * loss + eps * (mean over classes of -weight_c log p_c), as torch.
     """
+    _no_legacy(size_average, reduce)
     class_dim = 0 if input.ndim == 1 else 1
     logp = log_softmax(input, class_dim)
     c = input.shape[class_dim]
@@ -166,7 +182,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if reduction == "mean":
             return loss.sum() / float(max(input.numel() // c, 1))
         return _reduce(loss, reduction)
-    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing:
         return nll
     ignored = target.data == ignore_index
