@@ -11,6 +11,7 @@ import torch.nn.functional as TF
 
 import minigen as mg
 import minigen.nn.functional as F
+from minigen.nn import primitives
 from minigen.testing import gradcheck, gradgradcheck
 from nn_oracle import check_function
 
@@ -59,6 +60,16 @@ def test_activation_passes_gradcheck_and_gradgradcheck(name):
     x = mg.tensor(away_from((3, 4), kinks, seed=1, scale=4.0), requires_grad=True)
     assert gradcheck(mg_fn, [x])
     assert gradgradcheck(mg_fn, [x])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_erf_and_softplus_primitives_match_torch_to_second_order(dtype):
+    x = np.random.default_rng(3).uniform(-3, 3, (4, 5))
+    check_function(primitives.erf, torch.erf, [x], dtype)
+    check_function(primitives.softplus, TF.softplus, [x * 10], dtype)
+    t = mg.tensor(x, requires_grad=True)
+    for fn in (primitives.erf, primitives.softplus):
+        assert gradcheck(fn, [t]) and gradgradcheck(fn, [t])
 
 
 def test_activations_are_finite_and_correct_far_out():

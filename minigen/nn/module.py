@@ -243,8 +243,9 @@ class Module:
         """Set training mode (Dropout drops, BatchNorm uses batch statistics) here and below."""
         if not isinstance(mode, bool):
             raise TypeError(f"train() takes a bool, got {mode!r}")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        self.training = mode
+        for module in self.children():  # through train(), so a subclass may override it
+            module.train(mode)
         return self
 
     def eval(self):
