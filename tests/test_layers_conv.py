@@ -162,7 +162,7 @@ def test_masked_conv_rejects_bad_options():
     with pytest.raises(ValueError, match="mask_type"):
         nn.MaskedConv2d(1, 1, 3, mask_type="C")
     with pytest.raises(ValueError, match="divisible by color_groups"):
-        nn.MaskedConv2d(3, 4, 3, color_groups=3)
+        nn.MaskedConv2d(3, 4, 3, "B", color_groups=3)
 
 
 # --------------------------------------------------------------------------- acceptance

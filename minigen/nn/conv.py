@@ -181,10 +181,11 @@ def causal_mask(out_channels, in_channels, kernel_size, mask_type, color_groups=
 
 class MaskedConv2d(Conv2d):
     """A Conv2d whose kernel is multiplied by ``causal_mask`` in forward (the mask is a buffer,
-    so it moves with ``to(device)`` and is saved in the state_dict). ``padding`` defaults to the
-    one that keeps H and W (dilation * (k // 2))."""
+    so it moves with ``to(device)`` and is saved in the state_dict). ``mask_type`` has no
+    default: 'A' for the first layer (which must not see the pixel it predicts), 'B' after it.
+    ``padding`` defaults to the one that keeps H and W (dilation * (k // 2))."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, mask_type="B", stride=1,
+    def __init__(self, in_channels, out_channels, kernel_size, mask_type, stride=1,
                  padding=None, dilation=1, groups=1, bias=True, padding_mode="zeros",
                  color_groups=1, device=None, dtype=None):
         if color_groups > 1 and groups != 1:
