@@ -69,7 +69,8 @@ class DDPM(GenerativeModel):
     """
 
     def __init__(self, net, shape, schedule="linear", timesteps=1000, num_classes=0, p_uncond=0.1,
-                 guidance=0.0, clip_range=None, data_mean=None, data_scale=1.0, ema_decay=0.999):
+                 guidance=0.0, clip_range=None, data_mean=None, data_scale=1.0, ema_decay=0.999,
+                 lr_schedule="constant", max_grad_norm=None, sample_steps=0):
         super().__init__()
         if not 0.0 <= p_uncond < 1.0:
             raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond}")
@@ -79,8 +80,13 @@ class DDPM(GenerativeModel):
         self.conditional = self.num_classes > 0
         self.p_uncond = float(p_uncond)
         self.guidance = float(guidance)
+        self.sample_steps = int(sample_steps)
         self.clip_range = clip_range
         self.ema_decay = ema_decay
+        if lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
+        self.lr_schedule = lr_schedule
+        self.max_grad_norm = max_grad_norm
         self.schedule = DiffusionSchedule.from_name(schedule, timesteps)
         self.num_timesteps = self.schedule.num_timesteps
         for name in ("betas", "alphas", "alphas_cumprod"):
@@ -125,6 +131,14 @@ class DDPM(GenerativeModel):
         return x * self.data_scale + self.data_mean
 
     # ------------------------------------------------------------------ training
+
+    def configure_schedulers(self, optimizers, steps):
+        """Cosine annealing of the learning rate to 0 over the run, when asked for: the last
+        steps with a small rate refine eps_theta at low noise, where samples get their detail."""
+        if self.lr_schedule == "constant" or not steps:
+            return {}
+        return {name: mg.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+                for name, opt in optimizers.items()}
 
     def forward(self, x_t, t, y=None):
         """The raw network output eps_theta(x_t, t, y) in diffusion space."""
@@ -198,13 +212,16 @@ class DDPM(GenerativeModel):
     def sample(self, n, y=None, steps=None, guidance=None, eta=0.0):
         """n samples as a backend array in the data's scale.
 
-        steps     None: ancestral DDPM sampling over all T steps; S: DDIM with S steps
+        steps     S: DDIM with S steps; None: the model's default, which is ancestral DDPM
+                  sampling over all T steps unless the model was built with sample_steps=S
         guidance  the guidance scale w (None: the model's default); needs labels
         eta       DDIM's noise level (0: deterministic)
         y         labels (N,) for a conditional model; None samples the unconditional model
                   (the null label; uniform random classes if trained without it)
         """
         guidance = self.guidance if guidance is None else float(guidance)
+        if steps is None and self.sample_steps:
+            steps = self.sample_steps
         device = self.betas.device
         with mg.no_grad():
             y = self._sample_labels(n, y)
@@ -252,7 +269,12 @@ OPTIONS = {
     "dropout": (0.0, "dropout inside the U-Net's residual blocks (images)"),
     "hidden": (256, "width of the MLP noise predictor (2-D toys)"),
     "depth": (3, "residual blocks of the MLP noise predictor (2-D toys)"),
+    "octaves": (0, "octaves of Fourier features of the input of the MLP (2-D toys)"),
     "ema_decay": (0.995, "decay of the moving average of the weights used for sampling"),
+    "sample_steps": (0, "sampler of sample(n) when no steps are given: 0 = ancestral over all T "
+                        "steps, S = DDIM with S steps (fast samples.png and evaluation)"),
+    "lr_schedule": ("constant", "learning rate over the run: constant or cosine (annealed to 0)"),
+    "max_grad_norm": (0.0, "clip the gradient norm to this value (0: no clipping)"),
 }
 
 
@@ -260,7 +282,10 @@ OPTIONS = {
                        "ancestral and DDIM sampling, classifier-free guidance (§6)",
           options=OPTIONS, train=_train_defaults)
 def build(dataset, conditional, p_uncond, guidance, timesteps, schedule, channels, channel_mult,
-          num_res_blocks, attention, dropout, hidden, depth, ema_decay):
+          num_res_blocks, attention, dropout, hidden, depth, octaves, ema_decay, lr_schedule,
+          max_grad_norm, sample_steps):
+    training = dict(ema_decay=ema_decay, lr_schedule=lr_schedule,
+                    max_grad_norm=max_grad_norm or None, sample_steps=sample_steps)
     num_classes = dataset.num_classes if conditional else 0
     if conditional and not num_classes:
         raise ValueError(f"dataset {dataset.name!r} has no labels, so conditional=true cannot "
@@ -273,8 +298,7 @@ def build(dataset, conditional, p_uncond, guidance, timesteps, schedule, channel
                    num_res_blocks=num_res_blocks, attention=attention, num_classes=num_classes,
                    dropout=dropout)
         return DDPM(net, dataset.shape, schedule, timesteps, num_classes, p_uncond, guidance,
-                    clip_range=(-1.0, 1.0), ema_decay=ema_decay)
-    net = MLPDenoiser(dataset.shape[0], hidden, depth, num_classes)
+                    clip_range=(-1.0, 1.0), **training)
+    net = MLPDenoiser(dataset.shape[0], hidden, depth, num_classes, octaves)
     return DDPM(net, dataset.shape, schedule, timesteps, num_classes, p_uncond, guidance,
-                data_mean=dataset.x.mean(axis=0), data_scale=float(dataset.x.std()),
-                ema_decay=ema_decay)
+                data_mean=dataset.x.mean(axis=0), data_scale=float(dataset.x.std()), **training)

@@ -39,7 +39,8 @@ def make_betas(schedule, timesteps):
 
     linear   beta_t evenly spaced from 1e-4 to 0.02 at T = 1000 (Ho et al. 2020); for another T
              both ends are scaled by 1000 / T, so that alpha_bar_T stays near zero (Nichol and
-             Dhariwal 2021). At T = 1000 alpha_bar_T = 4.04e-5.
+             Dhariwal 2021), with beta capped at 0.999 for very short chains. At T = 1000
+             alpha_bar_T = 4.04e-5.
     cosine   alpha_bar(t) = f(t) / f(0), f(t) = cos((t / T + s) / (1 + s) pi / 2)^2, s = 0.008,
              beta_t = 1 - alpha_bar(t) / alpha_bar(t - 1) clipped to 0.999 (Nichol and Dhariwal):
              the noise level grows more evenly, which helps small images.
@@ -48,7 +49,8 @@ def make_betas(schedule, timesteps):
         raise ValueError(f"timesteps must be an integer >= 2, got {timesteps!r}")
     if schedule == "linear":
         scale = 1000.0 / timesteps
-        return np.linspace(scale * 1e-4, scale * 0.02, timesteps, dtype=np.float64)
+        return np.minimum(np.linspace(scale * 1e-4, scale * 0.02, timesteps, dtype=np.float64),
+                          0.999)
     if schedule == "cosine":
         s = 0.008
         f = np.cos((np.arange(timesteps + 1, dtype=np.float64) / timesteps + s) / (1 + s)

@@ -217,19 +217,35 @@ class MLPBlock(nn.Module):
         return h + self.fc2(F.silu(z))
 
 
-class MLPDenoiser(nn.Module):
-    """eps_theta for points (N, D): a residual MLP conditioned on emb(t, y) in every block."""
+def fourier_features(x, octaves):
+    """[x, sin(2^k pi x), cos(2^k pi x) for k < octaves] per coordinate: (N, D) -> (N, D (1 + 2K)).
 
-    def __init__(self, dim=2, hidden=128, depth=3, num_classes=0):
+    An MLP on raw coordinates learns sharp functions of x slowly (spectral bias, Tancik et al.
+    2020); near the end of sampling eps_theta of a mixture with narrow modes is such a function.
+    """
+    if not octaves:
+        return x
+    xp = backend.get_array_module(x.data)
+    freqs = mg.tensor(math.pi * 2.0 ** xp.arange(octaves, dtype=xp.float32))
+    angles = (x[:, :, None] * freqs).reshape(x.shape[0], -1)
+    return mg.cat([x, angles.sin(), angles.cos()], dim=1)
+
+
+class MLPDenoiser(nn.Module):
+    """eps_theta for points (N, D): a residual MLP conditioned on emb(t, y) in every block, fed
+    the coordinates and ``octaves`` octaves of their Fourier features."""
+
+    def __init__(self, dim=2, hidden=128, depth=3, num_classes=0, octaves=0):
         super().__init__()
+        self.octaves = octaves
         self.embedding = ConditionEmbedding(hidden, hidden, num_classes)
-        self.input = nn.Linear(dim, hidden)
+        self.input = nn.Linear(dim * (1 + 2 * octaves), hidden)
         self.blocks = nn.ModuleList([MLPBlock(hidden, hidden) for _ in range(depth)])
         self.output = nn.Linear(hidden, dim)
 
     def forward(self, x, t, y=None):
         emb = F.silu(self.embedding(t, y))
-        h = self.input(x)
+        h = self.input(fourier_features(x, self.octaves))
         for block in self.blocks:
             h = block(h, emb)
         return self.output(F.silu(h))
