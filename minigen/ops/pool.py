@@ -28,24 +28,50 @@ from .im2col import ConvGeometry, out_size, windows
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
-    """torch.nn.functional.max_pool2d (ceil_mode=False): the maximum of each kh x kw window;
-    padding counts as -inf."""
+    """torch.nn.functional.max_pool2d (ceil_mode=False): the maximum of each kh x kw window.
+
+    Padding counts as -inf and never takes the gradient: where the maximum of a window is -inf,
+    the gradient goes to its first real pixel, as in torch. Two corner cases differ from torch:
+    a window that (through dilation) covers only padding outputs -inf and passes no gradient
+    (torch sends it to a pixel outside the window), and among several NaNs the first one takes
+    the gradient (torch: the last one).
+    """
     x, squeeze = _batched("max_pool2d", input)
     kernel, stride, padding, dilation, out_hw = _window_args(
         "max_pool2d", x, kernel_size, stride, padding, dilation)
+    xp = backend.get_array_module(x.data)
+    real_hw = x.shape[2:]
     if padding != (0, 0):
         x = _pad(x, padding, -np.inf)
-    xp = backend.get_array_module(x.data)
     n, c, h, w = x.shape
     win = windows(x.data, kernel, out_hw, stride, dilation)           # (N, C, kh, kw, Ho, Wo)
-    win = xp.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
-    arg = win.reshape(n, c, out_hw[0], out_hw[1], -1).argmax(axis=-1)  # first maximum
+    win = xp.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3)).reshape(n, c, *out_hw, -1)
+    arg = win.argmax(axis=-1)                                         # the first maximum
+    if padding != (0, 0):
+        arg = _first_real_where_max_is_minus_inf(win, arg, real_hw, kernel, stride, padding,
+                                                 dilation, out_hw)
     rows = xp.arange(out_hw[0]).reshape(-1, 1) * stride[0] + (arg // kernel[1]) * dilation[0]
     cols = xp.arange(out_hw[1]) * stride[1] + (arg % kernel[1]) * dilation[1]
     planes = xp.arange(n * c).reshape(n, c, 1, 1) * (h * w)
     flat = (planes + rows * w + cols).reshape(-1)
     y = x.reshape(-1)[flat].reshape(n, c, *out_hw)
     return y.squeeze(0) if squeeze else y
+
+
+def _first_real_where_max_is_minus_inf(win, arg, real_hw, kernel, stride, padding, dilation,
+                                       out_hw):
+    """Where a window's maximum is -inf, argmax may have picked a padding position; use the
+    window's first real pixel instead (the rule torch follows)."""
+    xp = backend.get_array_module(win)
+    at_max = xp.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+    hopeless = at_max == -np.inf
+    if not bool(hopeless.any()):
+        return arg
+    real = np.pad(np.ones((1, 1) + tuple(real_hw), dtype=bool),
+                  ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    real = windows(real, kernel, out_hw, stride, dilation)[0, 0].transpose(2, 3, 0, 1)
+    first_real = xp.asarray(real.reshape(*out_hw, -1).argmax(axis=-1))  # 0 if none is real
+    return xp.where(hopeless, first_real, arg)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True):
@@ -98,7 +124,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
       bilinear, align_corners=False   max((i + 0.5) * scale - 0.5, 0)
       bilinear, align_corners=True    i * (L_in - 1) / (L_out - 1)
     bilinear blends source columns floor(src) and floor(src) + 1 (the last column for both at the
-    edge) with weights 1 - frac(src) and frac(src), then rows the same way.
+    edge) with weights 1 - frac(src) and frac(src), then rows the same way. As in torch, an axis
+    whose size does not change is copied, in both modes, even when scale_factor is not 1.
     """
     x, squeeze = _batched("interpolate", input)
     if mode not in ("nearest", "bilinear"):
@@ -115,6 +142,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         dtype = x.dtype
         for axis in (3, 2):  # columns first, then rows: torch's order of the four products
             i = axis - 2
+            if out_hw[i] == in_hw[i]:  # torch copies such an axis, whatever the scale_factor
+                continue
             lo, hi, frac = _linear_source(in_hw[i], out_hw[i], scales[i], bool(align_corners), dtype)
             shape = (-1, 1) if axis == 2 else (-1,)
             x = _take(x, lo, axis) * _constant((1 - frac).reshape(shape), x) \
