@@ -256,11 +256,14 @@ def _conform(g, p, ctx):
 
 
 def _store_grad(t, g, create_graph):
-    if not create_graph:
+    if t.grad is not None:
+        t.grad = t.grad + g  # a new tensor; with a graph only under create_graph
+    elif create_graph and g.requires_grad:
+        t.grad = g  # part of the recorded graph, so it cannot be changed in place
+    else:
         # a copy: g may be the caller's gradient or the same array that another leaf receives
         # (the backward of a + b passes g to both), and .grad is changed in place by optimizers
-        g = Tensor(g.data.copy()) if t.grad is None else g.detach()
-    t.grad = g if t.grad is None else t.grad + g
+        t.grad = Tensor(g.data.copy())
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):

@@ -53,6 +53,13 @@ def test_leaf_gradients_do_not_share_memory_with_each_other_or_with_the_given_gr
     assert_close(b.grad, np.ones_like(X))
 
 
+def test_leaf_gradients_are_separate_tensors_under_create_graph_too():
+    a, b = mg.tensor(X, requires_grad=True), mg.tensor(X, requires_grad=True)
+    (a + b).sum().backward(create_graph=True)
+    a.grad.mul_(3.0)
+    assert_close(b.grad, np.ones_like(X))
+
+
 def test_retain_grad_keeps_the_gradient_of_a_non_leaf():
     (x, w), (tx, tw) = _pair()
     h, th = x @ w, tx @ tw

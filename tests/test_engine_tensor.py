@@ -151,6 +151,8 @@ def test_in_place_on_a_plain_tensor_is_allowed():
     (lambda: mg.ones(2, 3).split(4, dim=1), None, None),
     (lambda: mg.ones(2, 3).split([1, 1], dim=1), ValueError, r"\[1, 1\].*3"),
     (lambda: mg.tensor([1, 2]).mean(), TypeError, "int64"),
+    (lambda: mg.ones(4).chunk(0), ValueError, "got 0"),
+    (lambda: mg.ones(4).split(0), ValueError, "got 0"),
 ])
 def test_errors_name_the_shapes_dims_and_dtypes_involved(make, error, pattern):
     if error is None:

@@ -173,6 +173,8 @@ def split(x, split_size, dim=0):
     """torch.split: pieces of ``split_size`` (the last may be smaller), or of the listed sizes."""
     d = normalize_dim(dim, x.ndim)
     n = x.shape[d]
+    if isinstance(split_size, int) and split_size < 1:
+        raise ValueError(f"split_size must be a positive int, got {split_size}")
     sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
         if isinstance(split_size, int) else list(split_size)
     if sum(sizes) != n:
@@ -185,6 +187,8 @@ def split(x, split_size, dim=0):
 
 
 def chunk(x, chunks, dim=0):
+    if not isinstance(chunks, int) or chunks < 1:
+        raise ValueError(f"chunk needs a positive number of chunks, got {chunks!r}")
     n = x.shape[normalize_dim(dim, x.ndim)]
     return split(x, -(-n // chunks), dim)
 
