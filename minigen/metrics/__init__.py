@@ -11,6 +11,8 @@ All inputs are converted to float64; errors are ``ValueError`` sentences naming 
     scores            inception_score, class_accuracy
     precision_recall  precision_recall
     coverage          mode_coverage
+    classifier        load_classifier, fid_floor, kid_floor (the feature networks; minigen.nn code,
+                      so imported on first use, not with this package)
 """
 
 from .coverage import mode_coverage
@@ -41,3 +43,14 @@ __all__ = [
     "trace_sqrt_product",
     "wasserstein_1d",
 ]
+
+
+_CLASSIFIER_API = ("load_classifier", "fid_floor", "kid_floor")
+
+
+def __getattr__(name):
+    # the feature networks need minigen.nn; load them only when asked for
+    if name in _CLASSIFIER_API:
+        from . import classifier
+        return getattr(classifier, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
