@@ -112,27 +112,34 @@ def test_posterior_is_the_gaussian_conditional_of_x_prev_given_x_t(schedule, t):
 # ---------------------------------------------------------------------------- samplers, exact eps
 
 
-class ExactGaussianEps(nn.Module):
-    """The optimal noise predictor for data N(m, s^2 I): E[eps | x_t] =
-    sqrt(1 - ab) (x_t - sqrt(ab) m) / (ab s^2 + 1 - ab)."""
+class ExactMixtureEps(nn.Module):
+    """The optimal noise predictor E[eps | x_t] for data drawn evenly from N(c_k, s^2 I):
 
-    def __init__(self, mean, std, alphas_cumprod):
+        x_t | k ~ N(sqrt(ab) c_k, v I), v = ab s^2 + 1 - ab,
+        E[eps | x_t] = sum_k P(k | x_t) sqrt(1 - ab) (x_t - sqrt(ab) c_k) / v,
+
+    which for one component is sqrt(1 - ab) (x_t - sqrt(ab) m) / (ab s^2 + 1 - ab)."""
+
+    def __init__(self, centers, std, alphas_cumprod):
         super().__init__()
-        self.mean, self.std, self.alphas_cumprod = np.asarray(mean), std, alphas_cumprod
+        self.centers, self.std = np.atleast_2d(centers), std
+        self.alphas_cumprod = alphas_cumprod
 
     def forward(self, x_t, t, y=None):
-        ab = self.alphas_cumprod[t.numpy()][:, None]
-        x = x_t.numpy().astype(np.float64)
-        eps = np.sqrt(1 - ab) * (x - np.sqrt(ab) * self.mean) / (ab * self.std ** 2 + 1 - ab)
+        ab = self.alphas_cumprod[t.numpy()][:, None, None]
+        v = ab * self.std ** 2 + 1 - ab
+        r = x_t.numpy().astype(np.float64)[:, None, :] - np.sqrt(ab) * self.centers[None]
+        log_w = -(r ** 2).sum(-1, keepdims=True) / (2 * v)
+        w = np.exp(log_w - log_w.max(1, keepdims=True))
+        eps = (w / w.sum(1, keepdims=True) * np.sqrt(1 - ab) * r / v).sum(1)
         return mg.tensor(eps.astype(np.float32))
 
 
 @pytest.fixture(scope="module")
 def gaussian_model():
     mean, std = np.array([1.0, -0.5]), 0.5
-    model = DDPM(ExactGaussianEps(mean, std, DiffusionSchedule.from_name("linear", T)
-                                  .alphas_cumprod), (2,))
-    return model, mean, std
+    alphas_cumprod = DiffusionSchedule.from_name("linear", T).alphas_cumprod
+    return DDPM(ExactMixtureEps(mean, std, alphas_cumprod), (2,)), mean, std
 
 
 def _assert_moments(x, mean, std, bias):
@@ -147,16 +154,16 @@ def _assert_moments(x, mean, std, bias):
 def test_ancestral_sampler_with_exact_eps_recovers_the_gaussian(gaussian_model):
     model, mean, std = gaussian_model
     mg.manual_seed(0)
-    x = model.sample(20_000)
+    x = model.sample(10_000)
     # The chain with sigma_t^2 = beta_t is exact up to O(1/T): 0.3% in the variance here.
     _assert_moments(x, mean, std, bias=0.01)
 
 
-@pytest.mark.parametrize("steps, bias", [(1000, 0.01), (200, 0.04)])
-def test_ddim_with_exact_eps_recovers_the_gaussian(gaussian_model, steps, bias):
+def test_ddim_with_exact_eps_recovers_the_gaussian(gaussian_model):
     model, mean, std = gaussian_model
     mg.manual_seed(1)
-    _assert_moments(model.sample(20_000, steps=steps), mean, std, bias=bias)
+    # 250 deterministic steps lose 2.3% of the variance (see the next test)
+    _assert_moments(model.sample(10_000, steps=250), mean, std, bias=0.03)
 
 
 def test_coarse_ddim_underdisperses_but_keeps_the_mean(gaussian_model):
@@ -164,9 +171,26 @@ def test_coarse_ddim_underdisperses_but_keeps_the_mean(gaussian_model):
     # so 50 steps give about 11% less variance than the data while the mean stays put.
     model, mean, std = gaussian_model
     mg.manual_seed(2)
-    x = model.sample(20_000, steps=50)
+    x = model.sample(10_000, steps=50)
     np.testing.assert_allclose(x.mean(0), mean, atol=0.02)
     assert np.all((0.8 * std ** 2 < x.var(0)) & (x.var(0) < std ** 2))
+
+
+@pytest.mark.parametrize("steps, n", [(None, 400), (50, 2000)])
+def test_samplers_with_exact_eps_cover_every_mode_of_grid25(steps, n):
+    # The samplers and the model's standardization of toy data, isolated from learning: with the
+    # exact eps of the 25 narrow Gaussians nearly every sample lands within 3 sigma of a centre
+    # (98.9% of the data does).
+    from minigen import data as datasets, metrics
+    ds = datasets.load("grid25", "train")
+    built = models.create("ddpm", ds, hidden=8, depth=1)
+    mean, scale = built.data_mean.numpy(), built.data_scale
+    net = ExactMixtureEps((ds.centers - mean) / scale, ds.sigma / scale,
+                          built.schedule.alphas_cumprod)
+    model = DDPM(net, (2,), data_mean=mean, data_scale=scale)
+    mg.manual_seed(0)
+    coverage = metrics.mode_coverage(model.sample(n, steps=steps), ds.centers, ds.sigma)
+    assert coverage["modes_covered"] == 25 and coverage["hq_fraction"] > 0.95
 
 
 def test_ddim_timesteps_are_distinct_descending_and_cover_both_ends(schedule):
@@ -308,7 +332,7 @@ def test_short_training_lowers_the_loss(data, options, steps):
     before = _fixed_batch_loss(model, x, y)
     rng = np.random.default_rng(0)
     for _ in range(steps):
-        idx = rng.integers(0, len(ds.x), 64)
+        idx = rng.integers(0, len(ds.x), 32)
         loss = model.loss(mg.tensor(ds.x[idx]), mg.tensor(ds.y[idx]))
         opt.zero_grad()
         loss.backward()
