@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import minigen as mg
+from minigen.autograd import Function
 from oracle import assert_close, torch_from
 
 rng = np.random.default_rng(0)
@@ -281,3 +282,23 @@ def test_double_backward_through_a_deep_chain():
     g.sum().backward()
     tg.sum().backward()
     assert_close(x.grad, tx.grad)
+
+
+class _OnceDifferentiable(Function):
+    """An op whose backward works on raw arrays, so it declares it cannot be differentiated."""
+
+    differentiable_backward = False
+
+    def forward(self, x):
+        return x ** 3
+
+    def backward(self, g):
+        return mg.Tensor(g.data * 3.0 * self.inputs[0].data ** 2)
+
+
+def test_an_op_without_a_differentiable_backward_refuses_create_graph_by_name():
+    x = mg.tensor(X, requires_grad=True)
+    (g,) = mg.autograd.grad(_OnceDifferentiable.apply(x).sum(), x)
+    assert_close(g, 3 * X ** 2)
+    with pytest.raises(RuntimeError, match="_OnceDifferentiable does not support double backward"):
+        mg.autograd.grad(_OnceDifferentiable.apply(x).sum(), x, create_graph=True)
