@@ -262,14 +262,15 @@ def away_from_zero(low=0.2, high=3.0):
 def grid(offset=0.013, step=0.05, steps=60):
     """Elements on the grid k * step + offset, |k| <= steps. With ``unique=True`` in ``arrays``
     they are distinct and at least ``step`` apart (no ties for amax, no equal pairs for maximum),
-    and never within ``offset`` of a multiple of ``step`` (0, or a clamp bound like 0.5). Two
-    inputs drawn with different offsets never share a value."""
+    and never closer than min(offset, step - offset) to a multiple of ``step`` (0, or a clamp
+    bound like 0.5). Two inputs drawn with different offsets never share a value."""
     return _st().integers(-steps, steps).map(lambda k: round(k * step + offset, 12))
 
 
 def arrays(shape, dtype=np.float64, elements=None, unique=False):
     """NumPy arrays of ``shape`` (a shape or a strategy of shapes) with ``elements`` (default:
-    floats in [-3, 3] for float dtypes, any value of other dtypes). Built on hypothesis.extra.numpy, so values shrink and repeat (ties)."""
+    floats in [-3, 3] for float dtypes, any value of other dtypes). Built on
+    hypothesis.extra.numpy, so values shrink and often repeat (ties)."""
     from hypothesis.extra import numpy as hnp
     dtype = np.dtype(dtype)
     if elements is None and dtype.kind == "f":

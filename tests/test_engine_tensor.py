@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 
 import minigen as mg
-from oracle import assert_close, torch_from
+from oracle import assert_close
 
 
 # --------------------------------------------------------------------------- dtypes
