@@ -9,6 +9,8 @@ The API is small and stable because every test file imports it:
                                             for ints and bools); values may be minigen Tensors,
                                             NumPy arrays, torch tensors, numbers, or (nested)
                                             tuples/lists of them
+    to_numpy(value)                         a NumPy array from any of those
+    numpy_dtype(torch_dtype)                torch.float32 -> numpy float32
 """
 import numpy as np
 import torch
@@ -35,7 +37,7 @@ def to_numpy(value):
         return value.numpy()
     if isinstance(value, torch.Tensor):
         if value._is_zerotensor():  # torch's lazy zero gradients (e.g. abs twice)
-            return np.zeros(tuple(value.shape), dtype=_np_dtype(value.dtype))
+            return np.zeros(tuple(value.shape), dtype=numpy_dtype(value.dtype))
         return value.detach().cpu().numpy()
     return np.asarray(value)
 
@@ -68,7 +70,8 @@ def assert_close(mg_value, torch_value, dtype=None, rtol=None, atol=None, what="
                                atol=tol if atol is None else atol, err_msg=what)
 
 
-def _np_dtype(torch_dtype):
+def numpy_dtype(torch_dtype):
+    """The NumPy dtype of a torch dtype (torch.float32 -> float32)."""
     return torch.empty((), dtype=torch_dtype).numpy().dtype
 
 

@@ -21,7 +21,7 @@ from hypothesis import given
 import minigen as mg
 from minigen.autograd import Function
 from minigen.testing import arrays, floats, gradcheck, gradgradcheck, non_contiguous, shapes
-from oracle import assert_close, torch_from
+from oracle import assert_close, numpy_dtype, torch_from
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +101,7 @@ def _zeros_for_none(grads, like):
 
 
 def _np_dtype(dtype):
-    return torch.empty((), dtype=dtype).numpy().dtype if isinstance(dtype, torch.dtype) else dtype
+    return numpy_dtype(dtype) if isinstance(dtype, torch.dtype) else dtype
 
 
 def _derivatives(lib, fn, xs, params, seed):
