@@ -112,10 +112,9 @@ def _derivatives(lib, fn, xs, params, seed):
     make = (lambda a, like: mg.tensor(a, dtype=like.dtype)) if lib is mg.autograd \
         else (lambda a, like: torch.from_numpy(a.astype(_np_dtype(like.dtype))))
     vs = [make(rng.standard_normal(tuple(o.shape)), o) for o in outs]
+    us = [make(rng.standard_normal(tuple(x.shape)), x) for x in xs]
     grads = lib.grad(outs, xs, vs, create_graph=True, allow_unused=True)
-    pairs = [(g, make(rng.standard_normal(tuple(x.shape)), x))
-             for g, x in zip(grads, xs) if g is not None]
-    live = [(g, u) for g, u in pairs if g.requires_grad]
+    live = [(g, u) for g, u in zip(grads, us) if g is not None and g.requires_grad]
     if live:
         second = lib.grad([g for g, _ in live], xs, [u for _, u in live], allow_unused=True)
     else:
