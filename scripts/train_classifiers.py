@@ -15,7 +15,7 @@ split stays a clean estimate. Same seed, same machine: same weights.
 Usage:
     python scripts/train_classifiers.py                  # both
     python scripts/train_classifiers.py --only digits    # one
-    python scripts/train_classifiers.py --out /tmp/w     # somewhere else (the tests read the default)
+    python scripts/train_classifiers.py --out /tmp/w     # elsewhere (the tests read the default)
 """
 import argparse
 import math
@@ -116,7 +116,8 @@ def main(argv=None):
     for name in [args.only] if args.only else list(SETTINGS):
         model, info = train(name, args.seed)
         path = save(model, info, name, args.out)
-        print(f"{name}: test accuracy {info['test_accuracy']:.4f} (train {info['train_accuracy']:.4f}), "
+        print(f"{name}: test accuracy {info['test_accuracy']:.4f} "
+              f"(train {info['train_accuracy']:.4f}), "
               f"{info['train_seconds']:.0f} s of training; wrote {path} "
               f"({os.path.getsize(path) / 1024:.0f} KiB)")
         for dataset, floors in info["floors"].items():

@@ -59,6 +59,13 @@ def test_features_are_nonnegative_float64_of_the_documented_width(real, name):
                                rtol=1e-4, atol=1e-5)  # float32 sums depend on the batch size
 
 
+def test_features_accept_tensors_and_float64_arrays(real):
+    import minigen as mg
+    x, phi = real["digits"]["test"].x[:10], real["digits"]["phi_test"][:10]
+    for same in (mg.tensor(x), x.astype(np.float64)):
+        np.testing.assert_allclose(classifier.features(same, "digits"), phi, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("name", DATASETS)
 def test_class_probs_rows_are_probability_distributions_over_the_classes(real, name):
     probs = real[name]["probs_test"]
@@ -159,7 +166,7 @@ def test_datasets_without_a_classifier_get_none_from_the_hook_and_a_clear_error(
     assert classifier.for_dataset("mnist5k") is classifier.load_classifier("mnist5k")
     for name in ("mnistm5k", "mnist5k-inverted", "mnist:/data/fashion", "ring8"):
         assert classifier.for_dataset(name) is None
-        with pytest.raises(ValueError, match=r"no feature classifier for dataset .*digits.*mnist5k"):
+        with pytest.raises(ValueError, match=r"no feature classifier for .*digits.*mnist5k"):
             classifier.load_classifier(name)
 
 
@@ -171,7 +178,8 @@ def test_images_of_the_wrong_shape_are_refused_with_the_shapes_named(real):
 
 
 def test_importing_minigen_metrics_leaves_the_classifier_unloaded():
-    code = ("import sys, minigen.metrics as m; assert 'minigen.metrics.classifier' not in sys.modules;"
+    code = ("import sys, minigen.metrics as m;"
+            " assert 'minigen.metrics.classifier' not in sys.modules;"
             " assert m.fid_floor is sys.modules['minigen.metrics.classifier'].fid_floor")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 

@@ -51,6 +51,7 @@ from ..creation import tensor as _tensor
 from ..nn import BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Linear, Module, ModuleList
 from ..nn import functional as F
 from ..serialization import load as _load_file
+from ..tensor import Tensor
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 
@@ -123,7 +124,7 @@ class DigitClassifier(Module):
 
     # ------------------------------------------------------------------ metric side (arrays)
     def features(self, x, batch_size=BATCH):
-        """phi(x) of images ``x`` (N, C, H, W) in [-1, 1]: a float64 NumPy array (N, feature_dim)."""
+        """phi(x) of images ``x`` (N, C, H, W) in [-1, 1]: float64 NumPy array (N, feature_dim)."""
         return self._run(self.forward_features, x, batch_size)
 
     def class_probs(self, x, batch_size=BATCH):
@@ -138,7 +139,7 @@ class DigitClassifier(Module):
 
     def _run(self, fn, x, batch_size):
         """fn on ``x`` in batches, in eval mode and without gradients, as one float64 array."""
-        x = x.data if hasattr(x, "data") and hasattr(x, "requires_grad") else x  # a Tensor
+        x = x.data if isinstance(x, Tensor) else x
         if getattr(x, "ndim", None) != 4 or tuple(x.shape[1:]) != self.image_shape:
             raise ValueError(f"the {self.dataset or 'digit'} classifier reads images of shape "
                              f"(N, {', '.join(map(str, self.image_shape))}) in [-1, 1], got an "
