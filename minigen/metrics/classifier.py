@@ -55,7 +55,8 @@ from ..tensor import Tensor
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 
-# dataset -> (dataset whose classifier it uses, weights file of that classifier)
+# dataset -> the classifier it is measured with (weights/<classifier>_classifier.npz); a dataset
+# mapped to another's classifier gets its own floors stored by scripts/train_classifiers.py
 CLASSIFIER_OF = {
     "mnist5k": "mnist5k",
     "digits": "digits",
