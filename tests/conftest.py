@@ -8,6 +8,11 @@ No profile has a deadline: op timings vary too much on shared machines to be a t
 """
 import os
 
+# One BLAS thread: the suite's matrices are small, and on a 2-core machine two BLAS threads
+# contending with the test process make timings erratic (set before NumPy is imported).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 from hypothesis import HealthCheck, settings
 
 _quiet = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]

@@ -88,13 +88,15 @@ def find_classifier(dataset_name):
 
 
 def image_metrics(samples, labels, train, test, classifier):
-    """FID/KID/IS/precision/recall of samples against the test split, the FID floor (train vs
-    test), and the class accuracy of conditional samples."""
+    """FID/KID/IS/precision/recall of samples against the test split, and the class accuracy of
+    conditional samples. The FID floor is the FID of as many real train images as there are
+    samples against the same test split: what a perfect generator would score with these sample
+    sizes (FID is biased upwards for small samples, so the floor must share them)."""
     from minigen import metrics     # here, not at the top: scipy is slow to import
     real = classifier.features(test.x)
     fake = classifier.features(samples)
     out = {"fid": metrics.fid_from_features(real, fake),
-           "fid_floor": metrics.fid_from_features(classifier.features(train.x[:len(test.x)]), real)}
+           "fid_floor": metrics.fid_from_features(classifier.features(train.x[:len(samples)]), real)}
     kid_mean, kid_std = metrics.kernel_inception_distance(real, fake)
     out.update(kid=kid_mean, kid_std=kid_std)
     probs = classifier.class_probs(samples)
