@@ -101,14 +101,14 @@ class Function:
     def apply(cls, *inputs, **params):
         fn = cls(**params)
         arrays = [t.data for t in inputs]
-        if len(arrays) > 1:
+        if len(arrays) > 1 and backend.cupy_loaded():
             _check_same_device(cls, inputs)
         out = Tensor(fn.forward(*arrays))
         # only floating outputs join the graph: x.long() or x > 0 of a tensor needing grad is
         # a constant, as in torch
         if _state["grad_enabled"] and out.data.dtype.kind in "fc" \
                 and any(t.requires_grad for t in inputs):
-            out.requires_grad = True
+            out._requires_grad = True  # the dtype was checked just above
             out._ctx = fn
             fn.inputs = inputs
             fn._output = weakref.ref(out)
@@ -194,8 +194,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     left untouched.
     """
     grads = {}
+    handed_out = set()  # ids of arrays that a caller holds or a leaf's .grad already owns
     for r, g in zip(roots, root_grads):
         _accumulate(grads, id(r), g)
+        handed_out.add(id(g.data))
     order = _topological_order(roots)
     targets = None if inputs is None else {id(t) for t in inputs}
     needed = None if targets is None else _needed(order, targets)
@@ -209,7 +211,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 if id(t) in targets:
                     captured[id(t)] = g
             elif t._ctx is None or t._retain_grad:
-                _store_grad(t, g, create_graph)
+                _store_grad(t, g, create_graph, handed_out)
             ctx = t._ctx
             if ctx is None:
                 continue
@@ -240,11 +242,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
 
 def _conform(g, p, ctx):
     """Check a gradient's shape against its input and cast it to the input's dtype."""
-    if g.shape != p.shape:
+    if g.data.shape != p.data.shape:
         raise RuntimeError(
             f"internal error: backward of {type(ctx).__name__} returned a gradient of shape "
             f"{tuple(g.shape)} for an input of shape {tuple(p.shape)}")
-    if g.dtype != p.dtype:
+    if g.data.dtype != p.data.dtype:
         g = g.to(p.dtype)
     if _state["anomaly"]:
         where = getattr(ctx, "created_at", "")
@@ -255,15 +257,21 @@ def _conform(g, p, ctx):
     return g
 
 
-def _store_grad(t, g, create_graph):
+def _store_grad(t, g, create_graph, handed_out):
     if t.grad is not None:
         t.grad = t.grad + g  # a new tensor; with a graph only under create_graph
     elif create_graph and g.requires_grad:
         t.grad = g  # part of the recorded graph, so it cannot be changed in place
     else:
-        # a copy: g may be the caller's gradient or the same array that another leaf receives
-        # (the backward of a + b passes g to both), and .grad is changed in place by optimizers
-        t.grad = Tensor(g.data.copy())
+        # .grad is changed in place by optimizers, so it must own its array: copy when g is the
+        # caller's gradient, an array another leaf already received (the backward of a + b
+        # passes g to both), or a view into some other array
+        a = g.data
+        if id(a) in handed_out or getattr(a, "base", None) is not None \
+                or not backend.is_writable(a):
+            a = a.copy()
+        handed_out.add(id(a))
+        t.grad = Tensor(a)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):

@@ -42,6 +42,11 @@ def xp_for(device):
     return _load_cupy() if check_device(device) == "cuda" else np
 
 
+def cupy_loaded():
+    """True once device 'cuda' has been used (only then can arrays live on two devices)."""
+    return _cupy is not None
+
+
 def is_cupy_array(a):
     return _cupy is not None and isinstance(a, _cupy.ndarray)
 
