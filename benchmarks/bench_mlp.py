@@ -4,8 +4,13 @@
 Prints the median time per step of each and the ratio minigen / torch.
 
     python benchmarks/bench_mlp.py [--steps 200]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_mlp.py    # both on one thread
+
+With OPENBLAS_NUM_THREADS set, torch is given the same number of threads, so both libraries run
+their matrix products with the same parallelism.
 """
 import argparse
+import os
 import statistics
 import time
 
@@ -83,6 +88,8 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
     import torch
+    if os.environ.get("OPENBLAS_NUM_THREADS"):
+        torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
     rng = np.random.default_rng(0)
     batches = [(rng.standard_normal((BATCH, 784)).astype(np.float32),
                 rng.integers(0, 10, BATCH).astype(np.int64)) for _ in range(20)]
