@@ -19,8 +19,9 @@ So the gradient of each op with respect to each input is another op of the set:
     Conv2dWeightGrad out = weight_grad(x, y):     dx = conv_transpose(y, g)   dy = conv2d(x, g)
 
 and gradients of any order (WGAN-GP's penalty on the critic's input gradient, lecture §5.2) never
-leave it. The array kernels (im2col + matrix products) are in ``im2col.py``. The bias is added
-with an ordinary broadcasting add, whose gradient sums over N, H and W.
+leave it. The array kernels (im2col + matrix products) are in ``im2col.py``. Conv2d and
+ConvTranspose2d take an optional bias as a third input, added per output channel inside the
+kernel (one pass over the output less); its gradient is the sum of g over N, H and W.
 """
 from ..autograd import Function
 from ..tensor import Tensor
@@ -29,35 +30,39 @@ from .im2col import ConvGeometry
 
 
 class Conv2d(Function):
-    """y = conv2d(x, w) for the geometry ``geom``."""
+    """y = conv2d(x, w) (+ bias) for the geometry ``geom``; inputs (x, w) or (x, w, bias)."""
 
-    def forward(self, x, w):
-        return im2col.conv2d_forward(x, w, self.geom)
+    def forward(self, x, w, bias=None):
+        return im2col.conv2d_forward(x, w, self.geom, bias)
 
     def backward(self, g):
-        x, w = self.inputs
-        gx = gw = None
-        if self.needs_input_grad[0]:
-            gx = ConvTranspose2d.apply(g, w, geom=self.geom, out_hw=x.shape[2:])
-        if self.needs_input_grad[1]:
-            gw = Conv2dWeightGrad.apply(x, g, geom=self.geom, kernel=w.shape[2:])
-        return gx, gw
+        x, w = self.inputs[:2]
+        need = self.needs_input_grad
+        gx = ConvTranspose2d.apply(g, w, geom=self.geom, out_hw=x.shape[2:]) if need[0] else None
+        gw = Conv2dWeightGrad.apply(x, g, geom=self.geom, kernel=w.shape[2:]) if need[1] else None
+        return (gx, gw) + _bias_grad(g, need)
 
 
 class ConvTranspose2d(Function):
-    """x = conv_transpose(y, w): the adjoint of conv2d(., w) for inputs of spatial size ``out_hw``."""
+    """x = conv_transpose(y, w) (+ bias): the adjoint of conv2d(., w) for inputs of spatial size
+    ``out_hw``; inputs (y, w) or (y, w, bias)."""
 
-    def forward(self, y, w):
-        return im2col.conv_transpose2d_forward(y, w, self.geom, self.out_hw)
+    def forward(self, y, w, bias=None):
+        return im2col.conv_transpose2d_forward(y, w, self.geom, self.out_hw, bias)
 
     def backward(self, g):
-        y, w = self.inputs
-        gy = gw = None
-        if self.needs_input_grad[0]:
-            gy = Conv2d.apply(g, w, geom=self.geom)
-        if self.needs_input_grad[1]:
-            gw = Conv2dWeightGrad.apply(g, y, geom=self.geom, kernel=w.shape[2:])
-        return gy, gw
+        y, w = self.inputs[:2]
+        need = self.needs_input_grad
+        gy = Conv2d.apply(g, w, geom=self.geom) if need[0] else None
+        gw = Conv2dWeightGrad.apply(g, y, geom=self.geom, kernel=w.shape[2:]) if need[1] else None
+        return (gy, gw) + _bias_grad(g, need)
+
+
+def _bias_grad(g, need):
+    """The gradient of a per-channel bias: the sum over N, H and W (none when there is no bias)."""
+    if len(need) < 3:
+        return ()
+    return (g.sum(dim=(0, 2, 3)) if need[2] else None,)
 
 
 class Conv2dWeightGrad(Function):
@@ -108,8 +113,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"conv2d: the kernel {tuple(kernel)} with dilation {dilation} spans "
                          f"{span}, more than the padded input {padded} (input {x.shape}, "
                          f"padding {padding})")
-    y = Conv2d.apply(x, w, geom=ConvGeometry(stride, pads, dilation, groups))
-    return _finish(y, bias, w.shape[0], "conv2d", squeeze)
+    tensors = _with_bias(x, w, bias, w.shape[0], "conv2d")
+    y = Conv2d.apply(*tensors, geom=ConvGeometry(stride, pads, dilation, groups))
+    return y.squeeze(0) if squeeze else y
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -148,9 +154,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     # The conv whose adjoint this is: output_padding rows sit below its bottom padding (a negative
     # pad, i.e. rows the conv does not read, whose transposed-conv output is zero).
     pads = tuple((padding[i], padding[i] - output_padding[i]) for i in range(2))
-    y = ConvTranspose2d.apply(x, w, geom=ConvGeometry(stride, pads, dilation, groups),
+    tensors = _with_bias(x, w, bias, w.shape[1] * groups, "conv_transpose2d")
+    y = ConvTranspose2d.apply(*tensors, geom=ConvGeometry(stride, pads, dilation, groups),
                               out_hw=out_hw)
-    return _finish(y, bias, w.shape[1] * groups, "conv_transpose2d", squeeze)
+    return y.squeeze(0) if squeeze else y
 
 
 # ----------------------------------------------------------------------------- argument checks
@@ -173,13 +180,13 @@ def _batched(who, x, w, bias):
     return x, False
 
 
-def _finish(y, bias, channels, who, squeeze):
-    if bias is not None:
-        if bias.shape != (channels,):
-            raise ValueError(f"{who}: bias must have shape ({channels},), one value per output "
-                             f"channel, got {bias.shape}")
-        y = y + bias.reshape(1, channels, 1, 1)
-    return y.squeeze(0) if squeeze else y
+def _with_bias(x, w, bias, channels, who):
+    if bias is None:
+        return x, w
+    if bias.shape != (channels,):
+        raise ValueError(f"{who}: bias must have shape ({channels},), one value per output "
+                         f"channel, got {bias.shape}")
+    return x, w, bias
 
 
 def _pair(who, name, value, minimum):

@@ -2,22 +2,26 @@
 
 A convolution is a matrix product once the input is unfolded: ``windows`` is a strided *view* of
 the padded input with shape (N, C, kh, kw, H_out, W_out), where element (n, c, a, b, i, j) is
-xpad[n, c, i*s + a*d, j*s + b*d]. Copying that view gives the "im2col" matrix of each image,
-(C*kh*kw, H_out*W_out), and then
+xpad[n, c, i*s + a*d, j*s + b*d]. Copying that view (images moved next to the pixels) gives the
+"im2col" matrix cols of a block of images, (C*kh*kw, images*H_out*W_out), and then
 
-    conv            y_n = W @ cols_n                    W: (C_out, C*kh*kw)
-    weight grad     dW = sum_n g_n @ cols_n^T           g_n: (C_out, H_out*W_out)
-    transposed conv dcols_n = W^T @ g_n, then every tap (a, b) of dcols is added back at the input
+    conv            y = W @ cols                        W: (C_out, C*kh*kw)
+    weight grad     dW^T = cols @ g^T                   g: (C_out, images*H_out*W_out), summed
+                                                        over the blocks
+    transposed conv dcols = W^T @ g, then every tap (a, b) of dcols is added back at the input
                     positions it was read from ("col2im"), the adjoint of the unfolding.
 
 With stride 1 the transposed conv is itself a conv: of g with the flipped, channel-swapped kernel
-and padding d*(k-1) - p, which is faster than col2im's kh*kw scattered additions.
+and padding d*(k-1) - p, which is faster than col2im's kh*kw scattered additions. With groups,
+each product is batched over the groups.
 
 Why in blocks of images: the unfolded matrix is kh*kw times larger than the input (115 MB for a
 batch of 64 images of 64x28x28 and a 3x3 kernel). Unfolding a few images at a time, sized to stay
-in the CPU cache, and multiplying at once is faster than one giant copy (the copy is then read from
-cache, not from memory) and bounds the extra memory to one block. The loop runs over blocks of
-``_BLOCK_BYTES``, not over images: small images make large blocks.
+in the CPU cache, and multiplying at once is faster than one giant copy (the product then reads
+the copy from cache, not from memory) and bounds the extra memory to one block. The loop runs over
+blocks of ``_BLOCK_BYTES``, not over images: small images make large blocks. The alternative to
+unfolding, one product (N*H*W, C) @ (C, C_out) per kernel offset, was slower (kh*kw passes over
+the output; see benchmarks/bench_conv.py --approaches).
 
 Geometry: ``pads`` is ((top, bottom), (left, right)); a negative pad crops. Groups split the
 channels: group k of the output reads input channels [k*C/groups, (k+1)*C/groups).
@@ -30,9 +34,9 @@ ConvGeometry = namedtuple("ConvGeometry", "stride pads dilation groups")
 ConvGeometry.__doc__ = """How a kernel slides: stride (sh, sw), pads ((top, bottom), (left, right)),
 dilation (dh, dw) and groups; shared by a conv and its two adjoints."""
 
-# Unfolded-block budgets. CPU: about a core's L2 cache (measured on the conv benchmark: 2-4 MB
-# blocks beat 16 MB and whole-batch unfolding). GPU: no cache to fit; large blocks keep the
-# number of kernel launches small.
+# Unfolded-block budgets. CPU: about a core's L2 cache (on the conv benchmark with one BLAS thread:
+# 2-4 MB blocks 157 ms, 16 MB 189 ms, whole batch 223 ms). GPU: no cache to fit; large blocks
+# keep the number of kernel launches small.
 _BLOCK_BYTES = {"cpu": 4 << 20, "cuda": 1 << 30}
 
 
@@ -70,11 +74,35 @@ def _blocks(n, bytes_per_image, array):
     return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
 
 
-def _unfold(xpad, lo, hi, kernel, out_hw, geom):
-    """im2col of images lo:hi as (images, groups, C/groups*kh*kw, H_out*W_out), contiguous."""
-    xp = backend.get_array_module(xpad)
-    cols = xp.ascontiguousarray(windows(xpad[lo:hi], kernel, out_hw, geom.stride, geom.dilation))
-    return cols.reshape(hi - lo, geom.groups, -1, out_hw[0] * out_hw[1])
+def _unfolded_blocks(x, kernel, out_hw, geom):
+    """Yield (lo, hi, cols) over the batch: cols is the im2col matrix of images lo:hi, shaped
+    (groups, C/groups*kh*kw, images*H_out*W_out), so that one matrix product per group covers the
+    whole block. Each block is padded into a reused buffer, so that padding, unfolding and the
+    product that follows all work on data still in cache."""
+    xp = backend.get_array_module(x)
+    n, c = x.shape[:2]
+    x = pad_hw(x, tuple((min(lo, 0), min(hi, 0)) for lo, hi in geom.pads))  # the crops
+    (t, b), (l, r) = tuple((max(lo, 0), max(hi, 0)) for lo, hi in geom.pads)
+    h, w = x.shape[2:]
+    blocks = _blocks(n, c * kernel[0] * kernel[1] * out_hw[0] * out_hw[1] * x.itemsize, x)
+    padded = t or b or l or r
+    if padded:  # zero borders, written once; only the interior changes from block to block
+        buf = xp.zeros((blocks[0][1], c, h + t + b, w + l + r), dtype=x.dtype)
+    for lo, hi in blocks:
+        if padded:
+            xpad = buf[:hi - lo]
+            xpad[:, :, t:t + h, l:l + w] = x[lo:hi]
+        else:
+            xpad = x[lo:hi]
+        view = windows(xpad, kernel, out_hw, geom.stride, geom.dilation).transpose(1, 2, 3, 0, 4, 5)
+        yield lo, hi, xp.ascontiguousarray(view).reshape(geom.groups, -1, (hi - lo) * out_hw[0] * out_hw[1])
+
+
+def _by_group(a, groups):
+    """(images, C, H, W) -> (groups, C/groups, images*H*W): the layout of the block products."""
+    n, c = a.shape[:2]
+    a = a.reshape(n, groups, c // groups, -1).transpose(1, 2, 0, 3)
+    return a.reshape(groups, c // groups, -1)
 
 
 def _out_hw(in_hw, kernel, geom):
@@ -82,19 +110,19 @@ def _out_hw(in_hw, kernel, geom):
                  for i in range(2))
 
 
-def conv2d_forward(x, w, geom):
-    """y[n, o, i, j] = sum_{c, a, b} w[o, c, a, b] xpad[n, group(o)*C_g + c, i*s + a*d, j*s + b*d]."""
+def conv2d_forward(x, w, geom, bias=None):
+    """y[n, o, i, j] = bias[o] + sum_{c, a, b} w[o, c, a, b] xpad[n, group(o)*C_g + c, i*s + a*d, j*s + b*d]."""
     xp = backend.get_array_module(x, w)
     n, c = x.shape[:2]
     c_out, kernel, g = w.shape[0], w.shape[2:], geom.groups
     out_hw = _out_hw(x.shape[2:], kernel, geom)
-    xpad = pad_hw(x, geom.pads)
     y = xp.empty((n, c_out) + out_hw, dtype=x.dtype)
     w_mat = w.reshape(g, c_out // g, -1)
-    per_image = c * kernel[0] * kernel[1] * out_hw[0] * out_hw[1] * x.itemsize
-    for lo, hi in _blocks(n, per_image, x):
-        cols = _unfold(xpad, lo, hi, kernel, out_hw, geom)
-        xp.matmul(w_mat, cols, out=y[lo:hi].reshape(hi - lo, g, c_out // g, -1))
+    for lo, hi, cols in _unfolded_blocks(x, kernel, out_hw, geom):
+        y_block = xp.matmul(w_mat, cols).reshape(c_out, hi - lo, -1)   # (C_out, images, HW)
+        if bias is not None:  # added while the block is in cache
+            y_block += bias.reshape(c_out, 1, 1)
+        y[lo:hi] = y_block.transpose(1, 0, 2).reshape((hi - lo, c_out) + out_hw)
     return y
 
 
@@ -103,23 +131,26 @@ def conv2d_weight_grad(x, gy, kernel, geom):
     xp = backend.get_array_module(x, gy)
     n, c = x.shape[:2]
     c_out, out_hw, g = gy.shape[1], gy.shape[2:], geom.groups
-    xpad = pad_hw(x, geom.pads)
-    dw = xp.zeros((g, c_out // g, c // g * kernel[0] * kernel[1]), dtype=x.dtype)
-    per_image = c * kernel[0] * kernel[1] * out_hw[0] * out_hw[1] * x.itemsize
-    for lo, hi in _blocks(n, per_image, x):
-        cols = _unfold(xpad, lo, hi, kernel, out_hw, geom)
-        g_mat = gy[lo:hi].reshape(hi - lo, g, c_out // g, -1)
-        dw += xp.matmul(g_mat, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    # accumulated transposed, dw^T = cols @ gy^T: the product with both operands in row order,
+    # which OpenBLAS runs fastest here
+    dw_t = xp.zeros((g, c // g * kernel[0] * kernel[1], c_out // g), dtype=x.dtype)
+    for lo, hi, cols in _unfolded_blocks(x, kernel, out_hw, geom):
+        g_t = xp.ascontiguousarray(_by_group(gy[lo:hi], g).transpose(0, 2, 1))
+        dw_t += xp.matmul(cols, g_t)
+    dw = xp.ascontiguousarray(dw_t.transpose(0, 2, 1))
     return dw.reshape((c_out, c // g) + tuple(kernel))
 
 
-def conv_transpose2d_forward(gy, w, geom, in_hw):
+def conv_transpose2d_forward(gy, w, geom, in_hw, bias=None):
     """The adjoint of x -> conv2d(x, w) for inputs x of spatial size ``in_hw``: the x-shaped array
-    dx with <conv2d(x, w), gy> = <x, dx> for every x. Stride 1: a conv with the flipped kernel;
-    otherwise col2im."""
+    dx with <conv2d(x, w), gy> = <x, dx> for every x (plus bias[c] in channel c). Stride 1: a conv
+    with the flipped kernel; otherwise col2im."""
     if geom.stride == (1, 1):
-        return _transpose_as_conv(gy, w, geom)
-    return _col2im(gy, w, geom, in_hw)
+        return _transpose_as_conv(gy, w, geom, bias)
+    dx = _col2im(gy, w, geom, in_hw)
+    if bias is not None:
+        dx += bias.reshape(-1, 1, 1)
+    return dx
 
 
 def flip_kernel(w, groups):
@@ -130,13 +161,13 @@ def flip_kernel(w, groups):
     return backend.get_array_module(w).ascontiguousarray(w).reshape(groups * c_g, c_out // groups, kh, kw)
 
 
-def _transpose_as_conv(gy, w, geom):
+def _transpose_as_conv(gy, w, geom, bias):
     # Input row r of the conv was read by output rows r + top - a*d; with a' = k-1-a that is a
     # correlation of gy, padded by d*(k-1) - top above (and likewise below), with the flipped kernel.
     kh, kw = w.shape[2:]
     span = (geom.dilation[0] * (kh - 1), geom.dilation[1] * (kw - 1))
     pads = tuple((span[i] - geom.pads[i][0], span[i] - geom.pads[i][1]) for i in range(2))
-    return conv2d_forward(gy, flip_kernel(w, geom.groups), geom._replace(pads=pads))
+    return conv2d_forward(gy, flip_kernel(w, geom.groups), geom._replace(pads=pads), bias)
 
 
 def _col2im(gy, w, geom, in_hw):
@@ -153,11 +184,12 @@ def _col2im(gy, w, geom, in_hw):
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
     per_image = g * c_g * kh * kw * out_h * out_w * gy.itemsize
     for lo, hi in _blocks(n, per_image, gy):
-        dcols = xp.matmul(w_t, gy[lo:hi].reshape(hi - lo, g, c_out // g, -1))
-        dcols = dcols.reshape(hi - lo, g, kh, kw, c_g, out_h, out_w)
+        dcols = xp.matmul(w_t, _by_group(gy[lo:hi], g))
+        dcols = dcols.reshape(g, kh, kw, c_g, hi - lo, out_h, out_w)
+        target = buf[lo:hi].transpose(1, 2, 0, 3, 4)                # (g, C_g, images, H, W)
         for a in range(kh):
             for bb in range(kw):
-                buf[lo:hi, :, :, a * dh:a * dh + sh * (out_h - 1) + 1:sh,
-                    bb * dw:bb * dw + sw * (out_w - 1) + 1:sw] += dcols[:, :, a, bb]
+                target[..., a * dh:a * dh + sh * (out_h - 1) + 1:sh,
+                       bb * dw:bb * dw + sw * (out_w - 1) + 1:sw] += dcols[:, a, bb]
     buf = buf.reshape(n, g * c_g, pad_h, pad_w)
     return xp.ascontiguousarray(pad_hw(buf, tuple((-p0, -p1) for p0, p1 in geom.pads)))

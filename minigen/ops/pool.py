@@ -155,7 +155,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 def _block_mean(x, block, out_hw):
     """Mean over non-overlapping block_h x block_w tiles (the input's leftover rows are dropped)."""
     n, c = x.shape[:2]
-    x = x[:, :, :out_hw[0] * block[0], :out_hw[1] * block[1]]
+    used = (out_hw[0] * block[0], out_hw[1] * block[1])
+    if x.shape[2:] != used:
+        x = x[:, :, :used[0], :used[1]]
     return x.reshape(n, c, out_hw[0], block[0], out_hw[1], block[1]).mean(dim=(3, 5))
 
 
