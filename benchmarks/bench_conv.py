@@ -4,6 +4,7 @@
                                                     channels, 28x28, 3x3 kernel, padding 1, float32
     python benchmarks/bench_conv.py --approaches    also time the alternative array kernels that
                                                     the implementation chose between
+    python benchmarks/bench_conv.py --threads 1     NumPy's BLAS and torch on one thread
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_conv.py
                                                     the same without those OpenBLAS overrides
 
@@ -28,12 +29,17 @@ from minigen.ops import im2col  # noqa: E402
 from minigen.ops.conv import conv2d  # noqa: E402
 
 
-def blas_info():
-    """(threads, description) of NumPy's BLAS, from threadpoolctl when available."""
+def blas_info(threads=None):
+    """(threads, description) of NumPy's BLAS, from threadpoolctl when available; ``threads``
+    limits the BLAS threads first (that needs threadpoolctl)."""
     try:
-        from threadpoolctl import threadpool_info
+        from threadpoolctl import threadpool_info, threadpool_limits
     except ImportError:
+        if threads is not None:
+            raise SystemExit("--threads needs threadpoolctl (pip install threadpoolctl)")
         return os.cpu_count(), "threadpoolctl not installed; assuming one BLAS thread per core"
+    if threads is not None:
+        blas_info.limit = threadpool_limits(threads, user_api="blas")  # kept for the whole run
     pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
     pools.sort(key=lambda p: "numpy" not in p.get("filepath", ""))  # NumPy's own BLAS first
     if not pools:
@@ -162,12 +168,14 @@ def main():
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--size", type=int, default=28)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS and torch threads (default: NumPy's BLAS default)")
     parser.add_argument("--approaches", action="store_true",
                         help="also time the candidate array kernels")
     args = parser.parse_args()
 
     import torch  # the reference only; minigen never imports it
-    threads, blas = blas_info()
+    threads, blas = blas_info(args.threads)
     torch.set_num_threads(threads)
     n, c, s = args.batch, args.channels, args.size
     print(f"conv2d forward+backward: x ({n}, {c}, {s}, {s}), w ({c}, {c}, 3, 3), padding 1, "
@@ -176,6 +184,8 @@ def main():
     print("OPENBLAS_CORETYPE=" + os.environ.get("OPENBLAS_CORETYPE", "(unset)")
           + "  OPENBLAS_L2_SIZE=" + os.environ.get("OPENBLAS_L2_SIZE", "(unset)"))
     print(f"torch {torch.__version__}: get_num_threads() = {torch.get_num_threads()}")
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (other processes "
+          "competing for the cores slow multi-threaded BLAS calls most)")
 
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal(shape).astype(np.float32)

@@ -295,3 +295,17 @@ def test_mixed_dtypes_raise_instead_of_upcasting():
         conv2d(_t(1, 3, 8, 8, dtype=np.float32), _t(8, 3, 3, 3))
     with pytest.raises(TypeError, match="weight must be a Tensor"):
         conv2d(_t(1, 3, 8, 8), np.zeros((8, 3, 3, 3)))
+
+
+@pytest.mark.skipif(not mg.cuda_available(), reason="needs CuPy and a GPU")
+def test_on_the_gpu_conv_ops_and_their_gradients_equal_the_cpu_results():
+    arrays = _arrays((2, 4, 9, 8), (6, 2, 3, 3), 6, np.float64)
+    results = {}
+    for device in ("cpu", "cuda"):
+        x, w, b = (mg.tensor(a, requires_grad=True, device=device) for a in arrays)
+        y = conv2d(x, w, b, stride=2, padding=1, groups=2)
+        z = conv_transpose2d(y, w, stride=2, padding=1, groups=2, output_padding=(0, 1))
+        gx, = mg.autograd.grad((z * z).sum(), x, create_graph=True)
+        (gx * gx).sum().backward()
+        results[device] = [t.numpy() for t in (y, z, gx, x.grad, w.grad, b.grad)]
+    assert_close(results["cuda"], results["cpu"])

@@ -218,3 +218,17 @@ def _t(*shape):
 def test_bad_arguments_raise_errors_that_name_them(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.skipif(not mg.cuda_available(), reason="needs CuPy and a GPU")
+@pytest.mark.parametrize("name,shape,options", CASES, ids=IDS)
+def test_on_the_gpu_values_and_gradients_equal_the_cpu_results(name, shape, options):
+    op = OPS[name][0]
+    x = rng.standard_normal(shape)
+    results = {}
+    for device in ("cpu", "cuda"):
+        xt = mg.tensor(x, requires_grad=True, device=device)
+        y = op(xt, **options)
+        (y * y).sum().backward()
+        results[device] = [y.numpy(), xt.grad.numpy()]
+    assert_close(results["cuda"], results["cpu"])
