@@ -134,7 +134,8 @@ def compare_approaches(x, w, g, repeats):
         },
         "weight grad": {
             "im2col, blocks (chosen)": lambda: im2col.conv2d_weight_grad(x, g, w.shape[2:], geom),
-            "im2col, whole batch": whole(lambda: im2col.conv2d_weight_grad(x, g, w.shape[2:], geom)),
+            "im2col, whole batch":
+                whole(lambda: im2col.conv2d_weight_grad(x, g, w.shape[2:], geom)),
             "kernel offsets": lambda: offsets_weight_grad(x, g, w.shape[2:], 1),
         },
     }
@@ -209,7 +210,8 @@ def main():
     mine, ref = statistics.median(t_ours), statistics.median(t_theirs)
     print(f"minigen: median {1e3 * mine:7.1f} ms/iter   min {1e3 * min(t_ours):7.1f} ms")
     print(f"torch:   median {1e3 * ref:7.1f} ms/iter   min {1e3 * min(t_theirs):7.1f} ms")
-    print(f"ratio minigen/torch: {mine / ref:.2f} (median), {min(t_ours) / min(t_theirs):.2f} (min)")
+    print(f"ratio minigen/torch: {mine / ref:.2f} (median), "
+          f"{min(t_ours) / min(t_theirs):.2f} (min)")
     peak = memory_peak(ours)
     print(f"minigen memory peak of one iteration: {peak / 2**20:.1f} MiB above the inputs "
           f"(input x: {arrays[0].nbytes / 2**20:.1f} MiB)")

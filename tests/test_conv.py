@@ -265,7 +265,8 @@ def _t(*shape, dtype=np.float64):
      r"conv2d: input \(2, 3, 8, 8\) has 3 channels but weight \(8, 4, 3, 3\) expects 4"),
     (lambda: conv2d(_t(2, 3, 8, 8), _t(8, 2, 3, 3), groups=2),
      r"has 3 channels but weight \(8, 2, 3, 3\) expects 4 \(2 per group x 2 groups\)"),
-    (lambda: conv2d(_t(3, 8, 8, 1, 1), _t(8, 3, 3, 3)), r"4-D input .* got shape \(3, 8, 8, 1, 1\)"),
+    (lambda: conv2d(_t(3, 8, 8, 1, 1), _t(8, 3, 3, 3)),
+     r"4-D input .* got shape \(3, 8, 8, 1, 1\)"),
     (lambda: conv2d(_t(8, 8), _t(8, 3, 3, 3)), r"4-D input .* got shape \(8, 8\)"),
     (lambda: conv2d(_t(1, 3, 8, 8), _t(8, 3, 3)), r"4-D weight .* got shape \(8, 3, 3\)"),
     (lambda: conv2d(_t(1, 3, 2, 8), _t(8, 3, 3, 3)), r"kernel \(3, 3\) .* spans \(3, 3\), more "

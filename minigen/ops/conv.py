@@ -3,7 +3,8 @@ differentiation.
 
 For one geometry (stride s, padding p, dilation d, groups) take the number
 
-    T(x, w, y) = <conv2d(x, w), y> = sum_{n,o,i,j,c,a,b} y[n,o,i,j] w[o,c,a,b] xpad[n, c', i*s + a*d, j*s + b*d]
+    T(x, w, y) = <conv2d(x, w), y>
+               = sum_{n,o,i,j,c,a,b} y[n,o,i,j] w[o,c,a,b] xpad[n, c', i*s + a*d, j*s + b*d]
 
 (c' is channel c of the group of o). T is linear in each of x, w and y, and its three partial
 derivatives are the three ops of this module:
@@ -66,7 +67,8 @@ def _bias_grad(g, need):
 
 
 class Conv2dWeightGrad(Function):
-    """w = weight_grad(x, y): w[o, c, a, b] = sum_{n, i, j} y[n, o, i, j] xpad[n, c', i*s + a*d, j*s + b*d]."""
+    """w = weight_grad(x, y):
+    w[o, c, a, b] = sum_{n,i,j} y[n, o, i, j] xpad[n, c', i*s + a*d, j*s + b*d]."""
 
     def forward(self, x, y):
         return im2col.conv2d_weight_grad(x, y, self.kernel, self.geom)

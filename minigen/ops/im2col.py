@@ -46,7 +46,8 @@ def out_size(size, kernel, stride, pad_lo, pad_hi, dilation):
 
 
 def pad_hw(x, pads):
-    """Zero-pad (positive) or crop (negative) the last two axes by ((top, bottom), (left, right))."""
+    """Zero-pad (positive) or crop (negative) the last two axes by ((top, bottom), (left, right)).
+    """
     (t, b), (l, r) = pads
     if min(t, b, l, r) < 0:
         h, w = x.shape[-2:]
@@ -59,7 +60,8 @@ def pad_hw(x, pads):
 
 
 def windows(xpad, kernel, out_hw, stride, dilation):
-    """The strided view (N, C, kh, kw, H_out, W_out) of xpad[n, c, i*s + a*d, j*s + b*d] (no copy)."""
+    """The strided view (N, C, kh, kw, H_out, W_out) of xpad[n, c, i*s + a*d, j*s + b*d]; no copy.
+    """
     xp = backend.get_array_module(xpad)
     sn, sc, sh, sw = xpad.strides
     shape = xpad.shape[:2] + tuple(kernel) + tuple(out_hw)
@@ -68,7 +70,8 @@ def windows(xpad, kernel, out_hw, stride, dilation):
 
 
 def _blocks(n, bytes_per_image, array):
-    """Ranges [lo, hi) over the batch, each unfolding at most one block budget (at least 1 image)."""
+    """Ranges [lo, hi) over the batch, each unfolding at most one block budget (at least 1 image).
+    """
     budget = _BLOCK_BYTES[backend.device_of(array)]
     step = max(1, min(n, budget // max(bytes_per_image, 1)))
     return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
@@ -95,7 +98,8 @@ def _unfolded_blocks(x, kernel, out_hw, geom):
         else:
             xpad = x[lo:hi]
         view = windows(xpad, kernel, out_hw, geom.stride, geom.dilation).transpose(1, 2, 3, 0, 4, 5)
-        yield lo, hi, xp.ascontiguousarray(view).reshape(geom.groups, -1, (hi - lo) * out_hw[0] * out_hw[1])
+        cols = xp.ascontiguousarray(view)
+        yield lo, hi, cols.reshape(geom.groups, -1, (hi - lo) * out_hw[0] * out_hw[1])
 
 
 def _by_group(a, groups):
@@ -111,7 +115,8 @@ def _out_hw(in_hw, kernel, geom):
 
 
 def conv2d_forward(x, w, geom, bias=None):
-    """y[n, o, i, j] = bias[o] + sum_{c, a, b} w[o, c, a, b] xpad[n, group(o)*C_g + c, i*s + a*d, j*s + b*d]."""
+    """y[n, o, i, j] = bias[o] + sum_{c,a,b} w[o, c, a, b] xpad[n, c', i*s + a*d, j*s + b*d],
+    c' = group(o)*C_g + c."""
     xp = backend.get_array_module(x, w)
     n, c = x.shape[:2]
     c_out, kernel, g = w.shape[0], w.shape[2:], geom.groups
@@ -127,7 +132,8 @@ def conv2d_forward(x, w, geom, bias=None):
 
 
 def conv2d_weight_grad(x, gy, kernel, geom):
-    """dw[o, c, a, b] = sum_{n, i, j} gy[n, o, i, j] xpad[n, group(o)*C_g + c, i*s + a*d, j*s + b*d]."""
+    """dw[o, c, a, b] = sum_{n,i,j} gy[n, o, i, j] xpad[n, c', i*s + a*d, j*s + b*d],
+    c' = group(o)*C_g + c."""
     xp = backend.get_array_module(x, gy)
     n, c = x.shape[:2]
     c_out, out_hw, g = gy.shape[1], gy.shape[2:], geom.groups
@@ -155,15 +161,17 @@ def conv_transpose2d_forward(gy, w, geom, in_hw, bias=None):
 
 def flip_kernel(w, groups):
     """The kernel of the stride-1 transposed conv as a conv: input and output channels swapped
-    within each group and both spatial axes reversed, (C_out, C_g, kh, kw) -> (C, C_out_g, kh, kw)."""
+    within each group and both spatial axes reversed: (C_out, C_g, kh, kw) -> (C, C_out_g, kh, kw).
+    """
     c_out, c_g, kh, kw = w.shape
     w = w.reshape(groups, c_out // groups, c_g, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
-    return backend.get_array_module(w).ascontiguousarray(w).reshape(groups * c_g, c_out // groups, kh, kw)
+    w = backend.get_array_module(w).ascontiguousarray(w)
+    return w.reshape(groups * c_g, c_out // groups, kh, kw)
 
 
 def _transpose_as_conv(gy, w, geom, bias):
     # Input row r of the conv was read by output rows r + top - a*d; with a' = k-1-a that is a
-    # correlation of gy, padded by d*(k-1) - top above (and likewise below), with the flipped kernel.
+    # correlation of gy, padded by d*(k-1) - top above (likewise below), with the flipped kernel.
     kh, kw = w.shape[2:]
     span = (geom.dilation[0] * (kh - 1), geom.dilation[1] * (kw - 1))
     pads = tuple((span[i] - geom.pads[i][0], span[i] - geom.pads[i][1]) for i in range(2))

@@ -144,7 +144,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             i = axis - 2
             if out_hw[i] == in_hw[i]:  # torch copies such an axis, whatever the scale_factor
                 continue
-            lo, hi, frac = _linear_source(in_hw[i], out_hw[i], scales[i], bool(align_corners), dtype)
+            lo, hi, frac = _linear_source(in_hw[i], out_hw[i], scales[i], bool(align_corners),
+                                          dtype)
             shape = (-1, 1) if axis == 2 else (-1,)
             x = _take(x, lo, axis) * _constant((1 - frac).reshape(shape), x) \
                 + _take(x, hi, axis) * _constant(frac.reshape(shape), x)
@@ -175,8 +176,9 @@ def _pad(x, padding, value):
 
 
 def _take(x, index, axis):
-    """x with ``axis`` (2 or 3) re-indexed by the integer array ``index``: a repeat when each source
-    element is read r times in a row, a slice when the reads are evenly spaced, a gather otherwise."""
+    """x with ``axis`` (2 or 3) re-indexed by the integer array ``index``: a repeat when each
+    source element is read r times in a row, a slice when the reads are evenly spaced, a gather
+    otherwise."""
     n_in, n_out = x.shape[axis], len(index)
     if np.array_equal(index, np.arange(n_in)):
         return x
