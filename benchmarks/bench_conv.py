@@ -21,7 +21,28 @@ import sys
 import time
 import tracemalloc
 
-import numpy as np
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--channels", type=int, default=64)
+    parser.add_argument("--size", type=int, default=28)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS and torch threads (default: NumPy's BLAS default)")
+    parser.add_argument("--approaches", action="store_true",
+                        help="also time the candidate array kernels")
+    return parser.parse_args()
+
+
+ARGS = parse_args() if __name__ == "__main__" else None
+if ARGS is not None and ARGS.threads is not None:
+    # OpenBLAS reads these when NumPy loads it, and minigen sizes its unfolding blocks by them
+    # (ops/im2col.py): so they are set before the imports below
+    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_name] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigen as mg  # noqa: E402
@@ -29,17 +50,14 @@ from minigen.ops import im2col  # noqa: E402
 from minigen.ops.conv import conv2d  # noqa: E402
 
 
-def blas_info(threads=None):
-    """(threads, description) of NumPy's BLAS, from threadpoolctl when available; ``threads``
-    limits the BLAS threads first (that needs threadpoolctl)."""
+def blas_info():
+    """(threads, description) of NumPy's BLAS, from threadpoolctl when it is installed."""
     try:
-        from threadpoolctl import threadpool_info, threadpool_limits
+        from threadpoolctl import threadpool_info
     except ImportError:
-        if threads is not None:
-            raise SystemExit("--threads needs threadpoolctl (pip install threadpoolctl)")
-        return os.cpu_count(), "threadpoolctl not installed; assuming one BLAS thread per core"
-    if threads is not None:
-        blas_info.limit = threadpool_limits(threads, user_api="blas")  # kept for the whole run
+        threads = int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count()))
+        return threads, "threadpoolctl not installed; assuming OPENBLAS_NUM_THREADS or one " \
+                        "thread per core"
     pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
     pools.sort(key=lambda p: "numpy" not in p.get("filepath", ""))  # NumPy's own BLAS first
     if not pools:
@@ -163,20 +181,9 @@ def _with_block(fn, budget):
     return run
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--channels", type=int, default=64)
-    parser.add_argument("--size", type=int, default=28)
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and torch threads (default: NumPy's BLAS default)")
-    parser.add_argument("--approaches", action="store_true",
-                        help="also time the candidate array kernels")
-    args = parser.parse_args()
-
+def main(args):
     import torch  # the reference only; minigen never imports it
-    threads, blas = blas_info(args.threads)
+    threads, blas = blas_info()
     torch.set_num_threads(threads)
     n, c, s = args.batch, args.channels, args.size
     print(f"conv2d forward+backward: x ({n}, {c}, {s}, {s}), w ({c}, {c}, 3, 3), padding 1, "
@@ -186,7 +193,8 @@ def main():
           + "  OPENBLAS_L2_SIZE=" + os.environ.get("OPENBLAS_L2_SIZE", "(unset)"))
     print(f"torch {torch.__version__}: get_num_threads() = {torch.get_num_threads()}")
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (other processes "
-          "competing for the cores slow multi-threaded BLAS calls most)")
+          "competing for the cores slow multi-threaded BLAS calls most); minigen unfolds "
+          f"{im2col._BLOCK_BYTES['cpu'] >> 20} MB blocks")
 
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal(shape).astype(np.float32)
@@ -221,4 +229,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

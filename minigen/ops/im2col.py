@@ -19,13 +19,15 @@ Why in blocks of images: the unfolded matrix is kh*kw times larger than the inpu
 batch of 64 images of 64x28x28 and a 3x3 kernel). Unfolding a few images at a time, sized to stay
 in the CPU cache, and multiplying at once is faster than one giant copy (the product then reads
 the copy from cache, not from memory) and bounds the extra memory to one block. The loop runs over
-blocks of ``_BLOCK_BYTES``, not over images: small images make large blocks. The alternative to
+blocks of ``_BLOCK_BYTES`` (see ``_cpu_block_bytes``), not over images: small images make large
+blocks. The alternative to
 unfolding, one product (N*H*W, C) @ (C, C_out) per kernel offset, was slower (kh*kw passes over
 the output; see benchmarks/bench_conv.py --approaches).
 
 Geometry: ``pads`` is ((top, bottom), (left, right)); a negative pad crops. Groups split the
 channels: group k of the output reads input channels [k*C/groups, (k+1)*C/groups).
 """
+import os
 from collections import namedtuple
 
 from .. import backend
@@ -34,10 +36,24 @@ ConvGeometry = namedtuple("ConvGeometry", "stride pads dilation groups")
 ConvGeometry.__doc__ = """How a kernel slides: stride (sh, sw), pads ((top, bottom), (left, right)),
 dilation (dh, dw) and groups; shared by a conv and its two adjoints."""
 
-# Unfolded-block budgets. CPU: about a core's L2 cache (on the conv benchmark with one BLAS thread:
-# 2-4 MB blocks 157 ms, 16 MB 189 ms, whole batch 223 ms). GPU: no cache to fit; large blocks
-# keep the number of kernel launches small.
-_BLOCK_BYTES = {"cpu": 4 << 20, "cuda": 1 << 30}
+
+
+def _cpu_block_bytes():
+    """The unfolded-block budget on the CPU.
+
+    With one BLAS thread, blocks of about a core's L2 cache are fastest (conv benchmark, forward
+    + backward: 4 MB blocks 153 ms, 32 MB 209 ms, the whole batch 223 ms). A multi-threaded BLAS
+    call ends with its threads waiting for each other; when other processes compete for the
+    cores, each such wait can cost a scheduler time slice, so with several BLAS threads fewer,
+    larger products are far safer (2 threads on 2 busy cores: 4 MB 640-1750 ms, 24 MB 306 ms).
+    """
+    single = any(os.environ.get(name, "").strip() == "1"
+                 for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"))
+    return 4 << 20 if single or (os.cpu_count() or 1) == 1 else 24 << 20
+
+
+# GPU: no cache to fit; large blocks keep the number of kernel launches small.
+_BLOCK_BYTES = {"cpu": _cpu_block_bytes(), "cuda": 1 << 30}
 
 
 def out_size(size, kernel, stride, pad_lo, pad_hi, dilation):
