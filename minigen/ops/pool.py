@@ -96,7 +96,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=Tru
 
 def adaptive_avg_pool2d(input, output_size):
     """torch.nn.functional.adaptive_avg_pool2d: output (O_h, O_w), where output (i, j) averages
-    rows [floor(i*H/O_h), ceil((i+1)*H/O_h)) and the matching columns; None keeps a size."""
+    rows [floor(i*H/O_h), ceil((i+1)*H/O_h)) and the matching columns; None keeps a size.
+    Unequal bins are computed as A_h @ x @ A_w^T with averaging matrices, so an inf or NaN in
+    the input spreads to its whole output row and column there (0 * inf), not only to its bins."""
     x, squeeze = _batched("adaptive_avg_pool2d", input)
     size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     if len(size) != 2:
