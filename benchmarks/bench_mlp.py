@@ -70,17 +70,21 @@ def torch_step_fn(weights, lr=0.1):
     return step, torch.from_numpy
 
 
-def time_steps(step, convert, batches, steps):
-    xs = [(convert(x), convert(y)) for x, y in batches]
-    for x, y in xs[:10]:  # warm-up
-        step(x, y)
-    times, losses = [], []
-    for i in range(steps):
-        x, y = xs[i % len(xs)]
-        t0 = time.perf_counter()
-        losses.append(step(x, y))
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), losses
+def time_alternating(steps, batches, n):
+    """Median seconds per step of each library; their steps alternate, so that a change of load
+    on a shared machine hits both alike."""
+    prepared = [[(convert(x), convert(y)) for x, y in batches] for _, convert in steps]
+    times = [[] for _ in steps]
+    losses = [[] for _ in steps]
+    for i in range(n + 10):
+        for k, (step, _) in enumerate(steps):
+            x, y = prepared[k][i % len(batches)]
+            t0 = time.perf_counter()
+            loss = step(x, y)
+            if i >= 10:  # the first steps warm up caches and allocators
+                times[k].append(time.perf_counter() - t0)
+                losses[k].append(loss)
+    return [statistics.median(t) for t in times], [l[-1] for l in losses]
 
 
 def main():
@@ -94,12 +98,12 @@ def main():
     batches = [(rng.standard_normal((BATCH, 784)).astype(np.float32),
                 rng.integers(0, 10, BATCH).astype(np.int64)) for _ in range(20)]
     weights = init_weights(0)
-    t_mg, l_mg = time_steps(*minigen_step_fn(weights), batches, args.steps)
-    t_th, l_th = time_steps(*torch_step_fn(weights), batches, args.steps)
-    print(f"torch threads: {torch.get_num_threads()}")
+    (t_mg, t_th), (l_mg, l_th) = time_alternating(
+        [minigen_step_fn(weights), torch_step_fn(weights)], batches, args.steps)
+    print(f"torch threads: {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}")
     print(f"minigen: {t_mg * 1e3:.3f} ms/step   torch-CPU: {t_th * 1e3:.3f} ms/step   "
           f"ratio minigen/torch: {t_mg / t_th:.2f}x")
-    print(f"loss after {args.steps} steps: minigen {l_mg[-1]:.4f}, torch {l_th[-1]:.4f} "
+    print(f"loss after {args.steps} steps: minigen {l_mg:.4f}, torch {l_th:.4f} "
           f"(same weights and batches; they should agree closely)")
 
 
