@@ -8,7 +8,7 @@ Names, arguments and state_dict keys are torch.nn's, so code and checkpoints car
     model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 1))
     loss = F.mse_loss(model(x), y)
 """
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .module import Module  # noqa: F401
 from .containers import Sequential, ModuleList, ModuleDict  # noqa: F401
