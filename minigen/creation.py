@@ -56,7 +56,13 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     elif isinstance(data, (np.ndarray, np.generic)):
         array = np.array(data)
     else:
-        array = np.array(data)
+        try:
+            array = np.array(data)
+        except ValueError:
+            # NumPy's own message speaks of "inhomogeneous shape"; say it in the user's terms
+            raise ValueError(f"cannot make a tensor from {type(data).__name__} data whose "
+                             "nested sequences have different lengths; every row must have "
+                             "the same length") from None
         if array.dtype == np.float64:
             array = array.astype(get_default_dtype())
         elif array.dtype.kind not in "biuf":
@@ -147,6 +153,8 @@ def rand_like(t, dtype=None, device=None):
 
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None):
     """Integers in [low, high) (``randint(high, size=...)`` means low = 0), int64 by default."""
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high     # torch's randint(high, size)
     if high is None:
         low, high = 0, low
     if high <= low:
@@ -164,6 +172,8 @@ def randperm(n, device=None, generator=None):
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ValueError(f"arange: step must be nonzero, got step={step}")
     array = np.arange(start, end, step)
     if dtype is None and array.dtype == np.float64:
         dtype = get_default_dtype()
