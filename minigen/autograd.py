@@ -311,8 +311,9 @@ def _roots(tensors, grads, who):
     tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
     if grads is None:
         grads = (None,) * len(tensors)
-    elif isinstance(grads, Tensor):
-        grads = (grads,)
+    elif isinstance(grads, Tensor) or hasattr(grads, "__array_interface__") \
+            or backend.is_cupy_array(grads):
+        grads = (grads,)  # one array is one gradient, not a sequence of rows
     grads = tuple(grads)
     if len(grads) != len(tensors):
         raise ValueError(f"{who}: got {len(tensors)} outputs but {len(grads)} gradients for them")

@@ -294,7 +294,7 @@ class Tensor:
     def __rpow__(self, o): return ops.elementwise.pow(o, self)
     def __matmul__(self, o): return ops.linalg.matmul(self, o)
     def __rmatmul__(self, o): return ops.linalg.matmul(o, self)
-    def __neg__(self): return ops.elementwise.Neg.apply(self)
+    def __neg__(self): return ops.elementwise.neg(self)
     def __pos__(self): return self
     def __abs__(self): return self.abs()
     def __lt__(self, o): return ops.elementwise.compare("less", self, o)
@@ -319,17 +319,17 @@ class Tensor:
     def div(self, o): return self / o
     def neg(self): return -self
     def pow(self, exponent): return ops.elementwise.pow(self, exponent)
-    def exp(self): return ops.elementwise.Exp.apply(self)
-    def log(self): return ops.elementwise.Log.apply(self)
-    def sqrt(self): return ops.elementwise.Sqrt.apply(self)
+    def exp(self): return ops.elementwise.float_unary(ops.elementwise.Exp, self)
+    def log(self): return ops.elementwise.float_unary(ops.elementwise.Log, self)
+    def sqrt(self): return ops.elementwise.float_unary(ops.elementwise.Sqrt, self)
     def rsqrt(self): return 1.0 / self.sqrt()
     def square(self): return self * self
-    def tanh(self): return ops.elementwise.Tanh.apply(self)
-    def sigmoid(self): return ops.elementwise.Sigmoid.apply(self)
+    def tanh(self): return ops.elementwise.float_unary(ops.elementwise.Tanh, self)
+    def sigmoid(self): return ops.elementwise.float_unary(ops.elementwise.Sigmoid, self)
     def relu(self): return ops.elementwise.Relu.apply(self)
     def abs(self): return ops.elementwise.Abs.apply(self)
-    def sin(self): return ops.elementwise.Sin.apply(self)
-    def cos(self): return ops.elementwise.Cos.apply(self)
+    def sin(self): return ops.elementwise.float_unary(ops.elementwise.Sin, self)
+    def cos(self): return ops.elementwise.float_unary(ops.elementwise.Cos, self)
     def sign(self): return ops.elementwise.sign(self)
     def clamp(self, min=None, max=None): return ops.elementwise.clamp(self, min, max)
     clip = clamp

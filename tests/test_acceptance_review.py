@@ -35,3 +35,54 @@ def test_randint_takes_torchs_high_and_size_form():
     assert x.numpy().min() >= 0 and x.numpy().max() <= 4 and len(set(x.numpy())) == 5
 
 
+# ------------------------------------------------------------------------------ dtypes as torch
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos"])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_unary_math_of_an_integer_or_bool_tensor_is_float32_as_in_torch(name, dtype):
+    a = np.array([1, 2, 3]).astype(dtype)
+    ours, theirs = getattr(mg.tensor(a), name)(), getattr(torch.from_numpy(a), name)()
+    assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+    assert_close(ours.numpy(), theirs.numpy(), np.dtype(np.float32), what="forward")
+
+
+def test_clamp_of_an_integer_tensor_with_float_bounds_is_float32_as_in_torch():
+    a = np.array([-2, 0, 1, 3])
+    ours, theirs = mg.tensor(a).clamp(-0.5, 2.5), torch.from_numpy(a).clamp(-0.5, 2.5)
+    assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert mg.tensor(a).clamp(0, 2).dtype == np.int64  # integer bounds keep the integer dtype
+
+
+@pytest.mark.parametrize("first, second", [(np.int64, np.float32), (np.bool_, np.int64),
+                                           (np.float32, np.float64), (np.int32, np.int64)])
+def test_cat_of_mixed_dtypes_promotes_as_torch(first, second):
+    a, b = np.arange(3).astype(first), np.arange(2).astype(second)
+    ours = mg.cat([mg.tensor(a), mg.tensor(b)])
+    theirs = torch.cat([torch.from_numpy(a), torch.from_numpy(b)])
+    assert ours.dtype == theirs.numpy().dtype
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_cat_of_mixed_float_dtypes_returns_each_gradient_in_its_inputs_dtype():
+    a = mg.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    b = mg.tensor(np.ones(3), requires_grad=True)
+    (mg.cat([a, b]) * mg.tensor(np.arange(5.0))).sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    np.testing.assert_array_equal(a.grad.numpy(), [0, 1])
+    np.testing.assert_array_equal(b.grad.numpy(), [2, 3, 4])
+
+
+# ------------------------------------------------------------------------------ engine messages
+def test_negating_a_bool_tensor_says_to_invert_it_with_tilde():
+    with pytest.raises(TypeError, match="~mask"):
+        -mg.tensor(np.array([True, False]))
+
+
+def test_backward_takes_a_numpy_gradient_of_the_outputs_shape_as_one_gradient():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * 2).backward(np.array([1.0, 10.0, 100.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 20, 200])
+    with pytest.raises(ValueError, match=r"gradient has shape \(4,\) but the output has shape"):
+        (x * 2).backward(np.ones(4))
+
+

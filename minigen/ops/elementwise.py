@@ -51,6 +51,13 @@ def result_dtype(a, b):
     return np.result_type(a.dtype, b.dtype)
 
 
+def common_dtype(tensors):
+    """torch's promotion of several tensors with dims (as cat does): the highest category wins,
+    then the widest dtype within it; int64 with float32 gives float32."""
+    top = max(_CATEGORY[t.dtype.kind] for t in tensors)
+    return np.result_type(*[t.dtype for t in tensors if _CATEGORY[t.dtype.kind] == top])
+
+
 def _pair(a, b):
     if not isinstance(a, Tensor):
         a = as_tensor_like(a, b)
@@ -325,9 +332,27 @@ def pow(a, b):
     return Pow.apply(*_pair(a, b))
 
 
+def float_unary(op, x):
+    """A unary math op (exp, log, sqrt, tanh, sigmoid, sin, cos) on ``x``; an integer or bool
+    tensor is first cast to the default float dtype, so the result is float32 as in torch
+    (NumPy's would be float64)."""
+    if x.dtype.kind in "biu":
+        x = x.to(get_default_dtype())
+    return op.apply(x)
+
+
+def neg(x):
+    if x.dtype.kind == "b":
+        raise TypeError("negation (-) of a bool tensor is not supported; to invert a mask use "
+                        "~mask")
+    return Neg.apply(x)
+
+
 def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min and max")
+    if x.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
+        x = x.to(get_default_dtype())  # a float bound makes the result float, as in torch
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x if min is None else maximum(x, min)
         return out if max is None else minimum(out, max)

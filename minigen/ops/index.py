@@ -10,6 +10,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
+from .elementwise import common_dtype
 from .shape import normalize_dim, reshape, unsqueeze
 
 
@@ -153,6 +154,9 @@ def cat(tensors, dim=0):
                              f"shape {first.shape}; all dims but {dim} must match")
     if len(tensors) == 1:
         return first
+    if any(t.dtype != first.dtype for t in tensors):
+        dtype = common_dtype(tensors)
+        tensors = [t.to(dtype) for t in tensors]  # differentiable casts
     return Cat.apply(*tensors, dim=d)
 
 
