@@ -104,6 +104,13 @@ def save(obj, f):
         return
     path = os.fspath(f)
     directory = os.path.dirname(os.path.abspath(path))
+    # checked here so the error names the user's path, not the temporary file written first
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"mg.save: {path!r} is a folder; give a file name such as "
+                                f"{os.path.join(path, 'checkpoint.npz')!r}")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"mg.save: cannot write {path!r}: the folder {directory!r} does "
+                                "not exist")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -86,3 +86,26 @@ def test_backward_takes_a_numpy_gradient_of_the_outputs_shape_as_one_gradient():
         (x * 2).backward(np.ones(4))
 
 
+# ------------------------------------------------------------------------------ nn
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_with_the_wrong_channel_count_names_both(training):
+    bn = mg.nn.BatchNorm2d(3).train(training)
+    with pytest.raises(ValueError, match=r"\(2, 4, 5, 5\) has 4 channels but running_mean has "
+                                         r"shape \(3,\)"):
+        bn(mg.randn(2, 4, 5, 5))
+
+
+def test_load_state_dict_of_something_that_is_not_a_mapping_is_a_type_error():
+    with pytest.raises(TypeError, match="expects a mapping .* got list"):
+        mg.nn.Linear(3, 2).load_state_dict([np.zeros((2, 3)), np.zeros(2)])
+
+
+def test_save_into_a_missing_folder_or_onto_a_folder_names_the_users_path(tmp_path):
+    missing = str(tmp_path / "nowhere" / "x.npz")
+    with pytest.raises(FileNotFoundError, match="folder .*nowhere.* does not exist"):
+        mg.save({"a": 1}, missing)
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        mg.save({"a": 1}, str(tmp_path))
+    assert os.listdir(tmp_path) == []  # no temporary file is left behind
+
+

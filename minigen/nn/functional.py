@@ -204,6 +204,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if input.ndim < 2:
         raise ValueError(f"batch_norm needs input of shape (N, C, ...), got shape {input.shape}")
     channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(f"batch_norm: the input of shape {input.shape} has {channels} "
+                             f"channels but {name} has shape {t.shape}; expected ({channels},)")
     shape = (1, channels) + (1,) * (input.ndim - 2)
     dims = (0,) + tuple(range(2, input.ndim))
     if training:

@@ -332,6 +332,9 @@ class Module:
         nothing is copied when there is an error, so a failed load leaves the module unchanged.
         Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``.
         """
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"load_state_dict expects a mapping from names to arrays (what "
+                            f"state_dict() or mg.load returns), got {type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
