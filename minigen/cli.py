@@ -176,10 +176,11 @@ def cmd_sample(args, extra):
             raise UsageError(f"--label must be in 0..{dataset.num_classes - 1} for "
                              f"{config['data']!r}, got {args.label}")
         labels = np.full(args.n, args.label, dtype=np.int64)
+    out = args.out or os.path.join(args.run, "sample.png")
+    _check_picture_path(out)
     y = None if labels is None else mg.tensor(labels, device=device)
     with sampling(model, seed=args.seed):
         samples = model.sample(args.n, y=y, **kwargs)
-    out = args.out or os.path.join(args.run, "sample.png")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     title = f"{config['model']} on {config['data']}"
     if labels is not None:
@@ -187,6 +188,19 @@ def cmd_sample(args, extra):
     plots.plot_samples(samples, out, dataset, title=title)
     print(f"wrote {args.n} samples to {out}")
     return 0
+
+
+def _check_picture_path(out):
+    """Refuse, before sampling, a --out that matplotlib cannot write as a picture."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    formats = FigureCanvasBase.get_supported_filetypes()
+    extension = os.path.splitext(out)[1].lower().lstrip(".")
+    if extension not in formats:
+        raise UsageError(f"--out {out} is not a picture file name; use a name ending in .png "
+                         f"(or {', '.join('.' + f for f in sorted(formats) if f != 'png')})")
+    if os.path.isdir(out):
+        raise UsageError(f"--out {out} is a folder; give a file name such as "
+                         f"{os.path.join(out, 'sample.png')}")
 
 
 # -------------------------------------------------------------------------------------- evaluate
@@ -270,6 +284,10 @@ def main(argv=None):
         return cmd_evaluate(args)
     except (UsageError, RunError, CheckpointError) as exc:
         print(f"minigen {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a folder that cannot be created or written, a full disk
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"minigen {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

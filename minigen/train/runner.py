@@ -92,11 +92,16 @@ def _prepare_fresh(out, force):
     if existing and not force:
         raise RunError(f"{out} already holds a training run ({', '.join(existing)}); use --resume "
                        f"to continue it or --force to overwrite it")
-    for name in (CONFIG, CHECKPOINT, SAMPLES, LOSS, METRICS):
-        path = os.path.join(out, name)
-        if os.path.exists(path):
-            os.remove(path)
-    os.makedirs(out, exist_ok=True)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise RunError(f"{out} is a file, not a run directory; choose another --out")
+    try:
+        for name in (CONFIG, CHECKPOINT, SAMPLES, LOSS, METRICS):
+            path = os.path.join(out, name)
+            if os.path.exists(path):
+                os.remove(path)
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot use {out} as the run directory: {exc.strerror}") from None
 
 
 def train(model, data=None, steps=None, batch_size=None, lr=None, seed=None, device="cpu",
@@ -124,15 +129,18 @@ def train(model, data=None, steps=None, batch_size=None, lr=None, seed=None, dev
         _check_names(model, data)
         out = out or default_out(model, data)
         config = _new_config(model, data, options, seed, steps, batch_size, lr, device)
-        _prepare_fresh(out, force)
+    # every check comes before _prepare_fresh, so a refused --force run leaves the old one intact
     if config["steps"] < 0 or config["batch_size"] < 1 or not config["lr"] > 0:
         raise RunError(f"steps must be >= 0, batch size >= 1 and lr > 0; got steps="
                        f"{config['steps']}, batch size={config['batch_size']}, lr={config['lr']}")
-
+    if checkpoint_every is not None and checkpoint_every < 1:
+        raise RunError(f"--checkpoint-every must be at least 1 step, got {checkpoint_every}")
     try:
         dataset = datasets.load(config["data"], "train")
     except (ValueError, OSError) as exc:
         raise RunError(f"cannot load dataset {config['data']!r}: {exc}") from None
+    if not resume:
+        _prepare_fresh(out, force)
     mg.manual_seed(config["seed"])          # before the model: weight initialisation is seeded
     net = build_model(config, dataset).to(device)
     trainer = Trainer(net, dataset, config["batch_size"], config["lr"], seed=config["seed"],
