@@ -163,8 +163,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 # ----------------------------------------------------------------------------- argument checks
-def _batched(who, x, w, bias):
-    """Check types and dtypes; return x as (N, C, H, W) and whether to drop the batch dim again."""
+def _batched(who, x, w=None, bias=None):
+    """Check types and dtypes; return x as (N, C, H, W) and whether to drop the batch dim again.
+    Pooling and resizing (pool.py) use it without a weight and bias."""
     for name, t in (("input", x), ("weight", w), ("bias", bias)):
         if t is not None and not isinstance(t, Tensor):
             raise TypeError(f"{who}: {name} must be a Tensor, got {type(t).__name__}")

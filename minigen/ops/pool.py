@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
-from .conv import Conv2d, _pair
+from .conv import Conv2d, _batched, _pair
 from .im2col import ConvGeometry, out_size, windows
 
 
@@ -248,19 +248,6 @@ def _constant(array, like):
 
 
 # ----------------------------------------------------------------------------- argument checks
-def _batched(who, x):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{who}: expected a floating point input, got dtype {x.dtype}")
-    if x.ndim == 3:
-        return x.unsqueeze(0), True
-    if x.ndim != 4:
-        raise ValueError(f"{who}: expected a 4-D input (N, C, H, W) or a 3-D unbatched input "
-                         f"(C, H, W), got shape {x.shape}")
-    return x, False
-
-
 def _window_args(who, x, kernel_size, stride, padding, dilation):
     kernel = _pair(who, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None or stride == () else _pair(who, "stride", stride, 1)
