@@ -80,3 +80,20 @@ def as_probabilities(p, name, atol=PROBABILITY_ATOL):
             f"but a sum is off by {worst:.3g}."
         )
     return arr
+
+
+def as_mean_and_covariance(mu, cov, mu_name, cov_name, rtol, atol):
+    """``mu`` (d,) and ``cov`` (d, d) as float64 arrays; ``cov`` must be symmetric to within
+    ``rtol`` and ``atol`` times max(1, max |cov|). Returns (mu, cov) unchanged otherwise."""
+    mu = as_float_array(mu, mu_name, ndim=1)
+    cov = as_float_array(cov, cov_name, ndim=2)
+    d = mu.shape[0]
+    if cov.shape != (d, d):
+        raise ValueError(
+            f"{cov_name} has shape {cov.shape} but {mu_name} has shape {mu.shape}; "
+            f"expected a ({d}, {d}) covariance."
+        )
+    scale = max(1.0, float(np.abs(cov).max(initial=0.0)))
+    if not np.allclose(cov, cov.T, rtol=rtol, atol=atol * scale):
+        raise ValueError(f"{cov_name} (shape {cov.shape}) must be a symmetric covariance matrix.")
+    return mu, cov

@@ -14,7 +14,8 @@ import numpy as np
 import scipy.linalg
 from scipy.special import rel_entr
 
-from ._validation import as_float_array, as_probabilities, check_same_shape
+from ._validation import (as_float_array, as_mean_and_covariance, as_probabilities,
+                          check_same_shape)
 
 
 def _scalar_or_array(x):
@@ -65,17 +66,7 @@ def _cholesky(cov, name):
 
 
 def _check_gaussian(mu, cov, mu_name, cov_name):
-    mu = as_float_array(mu, mu_name, ndim=1)
-    cov = as_float_array(cov, cov_name, ndim=2)
-    d = mu.shape[0]
-    if cov.shape != (d, d):
-        raise ValueError(
-            f"{cov_name} has shape {cov.shape} but {mu_name} has shape {mu.shape}; "
-            f"expected a ({d}, {d}) covariance."
-        )
-    if not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-10 * max(1.0, np.abs(cov).max())):
-        raise ValueError(f"{cov_name} (shape {cov.shape}) must be symmetric.")
-    return mu, cov
+    return as_mean_and_covariance(mu, cov, mu_name, cov_name, rtol=1e-8, atol=1e-10)
 
 
 def kl_gaussian(mu1, cov1, mu2, cov2):

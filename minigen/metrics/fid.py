@@ -13,7 +13,7 @@ them against the real-vs-real FID of the dataset (``fid_floor`` in metrics.json)
 
 import numpy as np
 
-from ._validation import as_float_array, as_samples, check_same_dim
+from ._validation import as_mean_and_covariance, as_samples, check_same_dim
 
 
 def _psd_sqrt(matrix):
@@ -43,17 +43,7 @@ def trace_sqrt_product(sigma1, sigma2):
 
 
 def _check_statistics(mu, sigma, mu_name, sigma_name):
-    mu = as_float_array(mu, mu_name, ndim=1)
-    sigma = as_float_array(sigma, sigma_name, ndim=2)
-    d = mu.shape[0]
-    if sigma.shape != (d, d):
-        raise ValueError(
-            f"{sigma_name} has shape {sigma.shape} but {mu_name} has shape {mu.shape}; "
-            f"expected a ({d}, {d}) covariance."
-        )
-    scale = max(1.0, float(np.abs(sigma).max()))
-    if not np.allclose(sigma, sigma.T, rtol=0.0, atol=1e-8 * scale):
-        raise ValueError(f"{sigma_name} (shape {sigma.shape}) must be a symmetric covariance matrix.")
+    mu, sigma = as_mean_and_covariance(mu, sigma, mu_name, sigma_name, rtol=0.0, atol=1e-8)
     return mu, 0.5 * (sigma + sigma.T)
 
 
