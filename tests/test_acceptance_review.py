@@ -10,11 +10,9 @@ import pytest
 import torch
 
 import minigen as mg
-import minigen.nn.functional as F
+from minigen.train import train
 from oracle import assert_close
 from test_cli import assert_one_sentence_error, run_cli
-
-from minigen.train import train
 
 
 # ------------------------------------------------------------------------------ tensor creation
