@@ -11,7 +11,7 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from .elementwise import common_dtype
-from .shape import normalize_dim, reshape, unsqueeze
+from .shape import normalize_dim, unsqueeze
 
 
 def raw_index(index):
