@@ -95,8 +95,19 @@ def test_samples_between_modes_are_low_quality_and_cover_nothing():
 
 def test_a_mode_counts_once_it_has_min_count_high_quality_samples():
     samples = np.concatenate([np.tile(GRID25_CENTERS[0], (10, 1)), GRID25_CENTERS[1:2] + 0.01])
-    assert mode_coverage(samples, GRID25_CENTERS, 0.05)["modes_covered"] == 2  # VEEGAN: at least one
+    assert mode_coverage(samples, GRID25_CENTERS, 0.05, min_count=1)["modes_covered"] == 2
     assert mode_coverage(samples, GRID25_CENTERS, 0.05, min_count=5)["modes_covered"] == 1
+
+
+def test_by_default_a_mode_needs_a_fifth_of_its_fair_share_so_stray_samples_do_not_cover_it():
+    # 2,500 samples over 25 modes: a fair share is 100, the default bar 20
+    rng = np.random.default_rng(2)
+    samples = GRID25_CENTERS[rng.integers(0, 5, 2500)] + 0.05 * rng.standard_normal((2500, 2))
+    samples[:5 * 19] = np.repeat(GRID25_CENTERS[5:10], 19, axis=0)  # 19 samples: below the bar
+    result = mode_coverage(samples, GRID25_CENTERS, 0.05)
+    assert result["min_count"] == 20
+    assert result["modes_covered"] == 5
+    assert mode_coverage(samples, GRID25_CENTERS, 0.05, min_count=1)["modes_covered"] == 10
 
 
 def test_mode_coverage_error_names_mismatched_shapes():
