@@ -2,7 +2,8 @@
 
 The network's weights do not change the cost, so an untrained model with the registry's defaults
 for the dataset is timed (``--set KEY=VALUE`` changes options). Prints the median training step,
-and for each sampler the wall time, the samples per second and the network calls per second.
+and for each sampler the wall and CPU time (they differ when other processes share the cores),
+the samples per second and the network calls per second.
 
     python benchmarks/bench_ddpm.py --data digits [--n 64] [--ddim 50] [--set channels=16]
     python benchmarks/bench_ddpm.py --data grid25 --n 2000
@@ -38,11 +39,12 @@ def time_training_step(model, dataset, batch_size, lr, repeats):
 def time_sampler(model, n, steps, labels):
     mg.manual_seed(0)
     model.eval()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.sample(n, y=labels, steps=steps)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     calls = model.num_timesteps if steps is None else steps
-    return {"seconds": round(seconds, 2), "samples_per_second": round(n / seconds, 3),
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2),
+            "samples_per_second": round(n / seconds, 3),
             "network_calls_per_second": round(calls / seconds, 2)}
 
 

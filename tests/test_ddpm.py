@@ -270,10 +270,11 @@ def test_time_embedding_differs_between_timesteps():
 
 
 @pytest.mark.parametrize("size", [8, 28])
-@pytest.mark.parametrize("attention, num_classes", [(False, 0), (True, 10)])
-def test_unet_output_has_the_input_shape(size, attention, num_classes):
+@pytest.mark.parametrize("attention, num_classes, channel_mult", [(False, 0, (1, 2)),
+                                                                  (True, 10, (1, 2, 2))])
+def test_unet_output_has_the_input_shape(size, attention, num_classes, channel_mult):
     mg.manual_seed(0)
-    net = UNet(1, size, channels=8, channel_mult=(1, 2), attention=attention,
+    net = UNet(1, size, channels=8, channel_mult=channel_mult, attention=attention,
                num_classes=num_classes)
     x = mg.randn(2, 1, size, size)
     y = mg.tensor(np.array([3, num_classes])) if num_classes else None   # a class and the null label

@@ -66,6 +66,9 @@ class DDPM(GenerativeModel):
     clip_range    (low, high): clip x_0_hat to it while sampling (images), or None
     data_mean, data_scale   the standardization x -> (x - mean) / scale (toys; images use 0, 1)
     ema_decay     decay of the weights' moving average that the trainer keeps and samples with
+    lr_schedule   'cosine' anneals the learning rate to 0 over the run, 'constant' keeps it
+    max_grad_norm None, or the norm the gradient is clipped to
+    sample_steps  0: ``sample(n)`` samples ancestrally over all T steps; S: with DDIM-S
     """
 
     def __init__(self, net, shape, schedule="linear", timesteps=1000, num_classes=0, p_uncond=0.1,
@@ -242,9 +245,9 @@ class DDPM(GenerativeModel):
 
 # ---------------------------------------------------------------------------- the registry entry
 
-TOYS_TRAIN = {"steps": 6000, "batch_size": 256, "lr": 1e-3}
-TRAIN_DEFAULTS = {"digits": {"steps": 2000, "batch_size": 128, "lr": 2e-3},
-                  "mnist5k": {"steps": 2000, "batch_size": 64, "lr": 1e-3}}
+TOYS_TRAIN = {"steps": 8000, "batch_size": 256, "lr": 1e-3}
+TRAIN_DEFAULTS = {"digits": {"steps": 2000, "batch_size": 64, "lr": 2e-3},
+                  "mnist5k": {"steps": 1800, "batch_size": 64, "lr": 2e-3}}
 
 
 def _train_defaults(data):
@@ -262,18 +265,19 @@ OPTIONS = {
                       "0 = plain conditional"),
     "timesteps": (1000, "T, the number of diffusion steps"),
     "schedule": ("linear", f"beta schedule, one of {', '.join(SCHEDULES)}"),
-    "channels": (32, "U-Net width of the first level (images)"),
-    "channel_mult": ((1, 2), "U-Net width multiplier per resolution level (images)"),
+    "channels": (16, "U-Net width of the first level (images)"),
+    "channel_mult": ((1, 2, 2), "U-Net width multiplier per resolution level (images): 8x8 "
+                                "-> 4x4 -> 2x2, 28x28 -> 14x14 -> 7x7"),
     "num_res_blocks": (1, "U-Net residual blocks per level (images)"),
     "attention": (True, "self-attention at the U-Net's lowest resolution (images)"),
     "dropout": (0.0, "dropout inside the U-Net's residual blocks (images)"),
     "hidden": (256, "width of the MLP noise predictor (2-D toys)"),
     "depth": (3, "residual blocks of the MLP noise predictor (2-D toys)"),
-    "octaves": (0, "octaves of Fourier features of the input of the MLP (2-D toys)"),
+    "octaves": (6, "octaves of Fourier features of the MLP's input (2-D toys; 0 = raw x)"),
     "ema_decay": (0.995, "decay of the moving average of the weights used for sampling"),
     "sample_steps": (0, "sampler of sample(n) when no steps are given: 0 = ancestral over all T "
                         "steps, S = DDIM with S steps (fast samples.png and evaluation)"),
-    "lr_schedule": ("constant", "learning rate over the run: constant or cosine (annealed to 0)"),
+    "lr_schedule": ("cosine", "learning rate over the run: cosine (annealed to 0) or constant"),
     "max_grad_norm": (0.0, "clip the gradient norm to this value (0: no clipping)"),
 }
 
