@@ -51,7 +51,8 @@ def time_sampler(model, n, steps, labels):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="digits")
-    parser.add_argument("--n", type=int, help="samples per sampler (default 64 images, 2000 points)")
+    parser.add_argument("--n", type=int,
+                        help="samples per sampler (default 64 images, 2000 points)")
     parser.add_argument("--ddim", type=int, default=50, help="DDIM steps (default 50)")
     parser.add_argument("--repeats", type=int, default=5, help="training steps timed")
     parser.add_argument("--skip-ancestral", action="store_true", help="time DDIM only")

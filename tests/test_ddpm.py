@@ -277,7 +277,8 @@ def test_unet_output_has_the_input_shape(size, attention, num_classes, channel_m
     net = UNet(1, size, channels=8, channel_mult=channel_mult, attention=attention,
                num_classes=num_classes)
     x = mg.randn(2, 1, size, size)
-    y = mg.tensor(np.array([3, num_classes])) if num_classes else None   # a class and the null label
+    # a class and the null label
+    y = mg.tensor(np.array([3, num_classes])) if num_classes else None
     with mg.no_grad():
         out = net(x, mg.tensor(np.array([0, 999])), y)
     assert out.shape == x.shape

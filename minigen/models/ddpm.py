@@ -8,7 +8,7 @@ steps, so x_T is almost pure noise (alpha_bar_T = 4e-5). The formulas and the in
 
 Training (§6.1): a network eps_theta learns to tell the noise in x_t,
 
-    L = E_(t, x_0, eps) || eps - eps_theta(sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, t) ||^2
+   L = E_(t,x_0,eps) || eps - eps_theta(sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, t) ||^2
 
 with t uniform over the T steps. We average over the coordinates instead of summing (same
 minimizer, the loss stays near 1 whatever the image size).

@@ -133,7 +133,7 @@ class DiffusionSchedule:
 
             x_(t-1) = mu_tilde(x_t, x_0_hat) + sqrt(beta_t) z,   no noise at the last step.
 
-        With x_0_hat = predict_x0(x_t, t, eps_theta) this equals eps_mean(x_t, eps_theta, t) + noise;
+        With x_0_hat = predict_x0(x_t, t, eps_theta) this is eps_mean(x_t, eps_theta, t) + noise;
         going through x_0_hat lets the caller clip it to the data range first.
         """
         mean = self.posterior_mean(x_t, x0, t)
