@@ -204,11 +204,14 @@ def _check_picture_path(out):
 
 
 # -------------------------------------------------------------------------------------- evaluate
-def cmd_evaluate(args):
-    from minigen.train import evaluate
+def cmd_evaluate(args, extra):
+    from minigen.train import load_run
+    from minigen.train.evaluation import evaluate_model
     from minigen.train.runner import check_device
-    result = evaluate(args.run, n=args.n, data=args.data, device=check_device(args.device),
-                      seed=args.seed)
+    device = check_device(args.device)
+    model, config = load_run(args.run, device=device)
+    result = evaluate_model(model, config, args.run, n=args.n, data=args.data, device=device,
+                            seed=args.seed, sample_options=sample_options(model, extra))
     print(json.dumps(result, indent=2))
     return 0
 
@@ -258,7 +261,8 @@ def build_parser():
     p = commands.add_parser("evaluate", help="compute a run's metrics into DIR/metrics.json",
                             description="Sample the run in DIR and compute the metrics that apply "
                                         "to its model and data; prints them as JSON and writes "
-                                        "DIR/metrics.json.")
+                                        "DIR/metrics.json. Further --OPTION VALUE pairs go to the "
+                                        "model's sample() (e.g. --steps 50 for DDIM-50 with ddpm).")
     p.add_argument("run", metavar="DIR", help="run directory written by minigen train")
     p.add_argument("--n", type=int, metavar="N",
                    help="number of samples (default 2000 for 2-D data, 1000 for images)")
@@ -272,7 +276,7 @@ def main(argv=None):
     from minigen.train import CheckpointError, RunError
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "sample":
+    if extra and args.command not in ("sample", "evaluate"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "list":
@@ -281,7 +285,7 @@ def main(argv=None):
             return cmd_train(args)
         if args.command == "sample":
             return cmd_sample(args, extra)
-        return cmd_evaluate(args)
+        return cmd_evaluate(args, extra)
     except (UsageError, RunError, CheckpointError) as exc:
         print(f"minigen {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -31,6 +31,14 @@ def test_train_sample_and_evaluate_an_unconditional_ddpm(tmp_path):
     assert os.path.isfile(tmp_path / "default.png") and os.path.isfile(tmp_path / "ddim.png")
     metrics = json.loads(minigen("evaluate", run, "--n", "200"))
     assert metrics["num_modes"] == 8 and metrics["samples_per_second"] > 0
+    assert "sample_options" not in metrics
+    ddim = json.loads(minigen("evaluate", run, "--n", "200", "--steps", "5"))
+    assert ddim["sample_options"] == {"steps": 5}  # recorded: it changes what is measured
+    with open(os.path.join(run, "metrics.json")) as f:
+        assert json.load(f)["sample_options"] == {"steps": 5}
+    wrong = subprocess.run([sys.executable, "-m", "minigen", "evaluate", run, "--stepz", "5"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert wrong.returncode == 2 and "--steps" in wrong.stderr and "Traceback" not in wrong.stderr
 
     model, config = load_run(run)
     assert config["options"]["timesteps"] == 100 and model.num_timesteps == 100

@@ -45,7 +45,7 @@ def _batched(fn, x, device):
     return np.concatenate(out).astype(np.float64)
 
 
-def draw_samples(model, n, labels=None, seed=0, device="cpu"):
+def draw_samples(model, n, labels=None, seed=0, device="cpu", **options):
     """(samples as a NumPy array, samples per second), drawn in chunks of EVAL_BATCH."""
     chunks = []
     start = time.perf_counter()
@@ -53,7 +53,7 @@ def draw_samples(model, n, labels=None, seed=0, device="cpu"):
         for first in range(0, n, EVAL_BATCH):
             m = min(EVAL_BATCH, n - first)
             y = None if labels is None else mg.tensor(labels[first:first + m], device=device)
-            chunks.append(backend.to_numpy(model.sample(m, y=y)))
+            chunks.append(backend.to_numpy(model.sample(m, y=y, **options)))
     seconds = time.perf_counter() - start
     return np.concatenate(chunks), n / max(seconds, 1e-9)
 
@@ -108,10 +108,21 @@ def image_metrics(samples, labels, train, test, classifier):
     return out
 
 
-def evaluate(run_dir, n=None, data=None, device="cpu", seed=0, write=True):
-    """The metrics of the run in ``run_dir`` as a dict, also written to DIR/metrics.json."""
-    from minigen import metrics
+def evaluate(run_dir, n=None, data=None, device="cpu", seed=0, write=True, sample_options=None):
+    """The metrics of the run in ``run_dir`` as a dict, also written to DIR/metrics.json.
+
+    ``sample_options`` go to the model's ``sample`` (e.g. DDPM's ``{"steps": 50}`` for DDIM-50)
+    and are recorded in the result, since they change what the sample metrics measure.
+    """
     model, config = load_run(run_dir, device=device)
+    return evaluate_model(model, config, run_dir, n, data, device, seed, write, sample_options)
+
+
+def evaluate_model(model, config, run_dir, n=None, data=None, device="cpu", seed=0, write=True,
+                   sample_options=None):
+    """``evaluate`` for a model already loaded from ``run_dir`` (with its config)."""
+    from minigen import metrics
+    sample_options = dict(sample_options or {})
     name = data or config["data"]
     try:
         test, train = datasets.load(name, "test"), datasets.load(name, "train")
@@ -122,12 +133,15 @@ def evaluate(run_dir, n=None, data=None, device="cpu", seed=0, write=True):
         raise RunError(f"--n must be at least 2 to compute metrics, got {n}")
     conditional = getattr(model, "conditional", False) and test.num_classes > 0
     labels = np.arange(n, dtype=np.int64) % test.num_classes if conditional else None
-    samples, per_second = draw_samples(model, n, labels, seed=seed, device=device)
+    samples, per_second = draw_samples(model, n, labels, seed=seed, device=device,
+                                       **sample_options)
     if samples.shape[1:] != test.shape:
         raise RunError(f"the model draws samples of shape {samples.shape[1:]}, but dataset "
                        f"{name!r} has examples of shape {test.shape}")
 
     result = {"model": config["model"], "data": name, "n": n, "step": config.get("step")}
+    if sample_options:
+        result["sample_options"] = sample_options
     notes = []
     if test.centers is not None:
         coverage = metrics.mode_coverage(samples, test.centers, test.sigma)
