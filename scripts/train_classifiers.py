@@ -55,7 +55,7 @@ def random_shift(x, max_shift, rng):
 def train(name, seed, log=print):
     """Train the classifier of dataset ``name``; (model, info dict)."""
     settings = SETTINGS[name]
-    train_set, test_set = data.load(name, "train"), data.load(name, "test")
+    train_set = data.load(name, "train")
     mg.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = classifier.build(classifier.ARCHITECTURES[name])

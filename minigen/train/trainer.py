@@ -21,7 +21,6 @@ import numpy as np
 
 import minigen as mg
 from minigen import data as datasets
-from . import plots
 from .progress import Progress
 
 SAMPLE_SEED_OFFSET = 1_000_003   # samples.png is drawn from its own seed, not the training stream
