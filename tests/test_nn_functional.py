@@ -63,12 +63,13 @@ def test_activation_passes_gradcheck_and_gradgradcheck(name):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_erf_and_softplus_primitives_match_torch_to_second_order(dtype):
+def test_erf_softplus_silu_primitives_match_torch_to_second_order(dtype):
     x = np.random.default_rng(3).uniform(-3, 3, (4, 5))
     check_function(primitives.erf, torch.erf, [x], dtype)
     check_function(primitives.softplus, TF.softplus, [x * 10], dtype)
     t = mg.tensor(x, requires_grad=True)
-    for fn in (primitives.erf, primitives.softplus):
+    check_function(primitives.silu, TF.silu, [x * 10], dtype)
+    for fn in (primitives.erf, primitives.softplus, primitives.silu):
         assert gradcheck(fn, [t]) and gradgradcheck(fn, [t])
 
 

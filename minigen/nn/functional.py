@@ -72,7 +72,7 @@ def elu(input, alpha=1.0, inplace=False):
 
 
 def silu(input, inplace=False):
-    return input * input.sigmoid()
+    return primitives.silu(input)
 
 
 def gelu(input, approximate="none"):
