@@ -193,13 +193,25 @@ def test_samplers_with_exact_eps_cover_every_mode_of_grid25(steps, n):
     assert coverage["modes_covered"] == 25 and coverage["hq_fraction"] > 0.95
 
 
-def test_ddim_timesteps_are_distinct_descending_and_cover_both_ends(schedule):
+@pytest.mark.parametrize("spacing", ["uniform", "quadratic"])
+def test_ddim_timesteps_are_distinct_descending_and_cover_both_ends(schedule, spacing):
     for steps in (1, 2, 50, 999, 1000):
-        ts = schedule.ddim_timesteps(steps)
+        ts = schedule.ddim_timesteps(steps, spacing)
         assert len(ts) == steps and ts[0] == T - 1 and (steps == 1 or ts[-1] == 0)
         assert np.all(np.diff(ts) < 0)
     with pytest.raises(ValueError, match="DDIM steps"):
         schedule.ddim_timesteps(0)
+    with pytest.raises(ValueError, match="DDIM spacing 'log'"):
+        schedule.ddim_timesteps(10, "log")
+
+
+def test_quadratic_ddim_timesteps_crowd_towards_t_zero(schedule):
+    uniform, quadratic = schedule.ddim_timesteps(50), schedule.ddim_timesteps(50, "quadratic")
+    np.testing.assert_array_equal(uniform, np.round(np.linspace(T - 1, 0, 50)))
+    # the gaps grow with t: quadratic's last (smallest-t) gaps are one step, its first are wide
+    gaps = -np.diff(quadratic)
+    assert gaps[-1] == 1 and gaps[0] > 1.5 * (T - 1) / 49 and np.all(np.diff(gaps) <= 0)
+    assert quadratic[25] == round((24 / 49) ** 2 * (T - 1))
 
 
 # ---------------------------------------------------------------------------- guidance

@@ -212,13 +212,14 @@ class DDPM(GenerativeModel):
                              f"{int(y.data.min())}..{int(y.data.max())}")
         return y.to(self.betas.device)
 
-    def sample(self, n, y=None, steps=None, guidance=None, eta=0.0):
+    def sample(self, n, y=None, steps=None, guidance=None, eta=0.0, spacing="uniform"):
         """n samples as a backend array in the data's scale.
 
         steps     S: DDIM with S steps; None: the model's default, which is ancestral DDPM
                   sampling over all T steps unless the model was built with sample_steps=S
         guidance  the guidance scale w (None: the model's default); needs labels
         eta       DDIM's noise level (0: deterministic)
+        spacing   DDIM's timesteps: 'uniform' or 'quadratic' (denser near t = 0)
         y         labels (N,) for a conditional model; None samples the unconditional model
                   (the null label; uniform random classes if trained without it)
         """
@@ -235,7 +236,7 @@ class DDPM(GenerativeModel):
                     noise = mg.randn_like(x) if t > 0 else None
                     x = self.schedule.ddpm_step(x, t, x0, noise)
             else:
-                timesteps = self.schedule.ddim_timesteps(steps)
+                timesteps = self.schedule.ddim_timesteps(steps, spacing)
                 for t, t_prev in zip(timesteps, list(timesteps[1:]) + [-1]):
                     x0, eps = self._predict_x0(x, int(t), self.eps_theta(x, int(t), y, guidance))
                     noise = mg.randn_like(x) if eta > 0 else None

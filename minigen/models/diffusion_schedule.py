@@ -32,6 +32,7 @@ import math
 import numpy as np
 
 SCHEDULES = ("linear", "cosine")
+DDIM_SPACINGS = ("uniform", "quadratic")
 
 
 def make_betas(schedule, timesteps):
@@ -160,12 +161,28 @@ class DiffusionSchedule:
             x_prev = x_prev + sigma * noise
         return x_prev
 
-    def ddim_timesteps(self, steps):
-        """``steps`` indices from T-1 down to 0, evenly spread (both ends included)."""
+    def ddim_timesteps(self, steps, spacing="uniform"):
+        """``steps`` distinct indices from T-1 down to 0 (both ends included).
+
+        uniform     evenly spread, tau_i = round(i (T - 1) / (S - 1))
+        quadratic   tau_i = round((i / (S - 1))^2 (T - 1)): dense near t = 0, where the image's
+                    detail is decided, sparse in the almost pure noise (Song et al. use it for
+                    CIFAR-10); indices that would repeat are pushed up by one
+        """
         T = self.num_timesteps
         if not isinstance(steps, (int, np.integer)) or not 1 <= steps <= T:
             raise ValueError(f"the number of DDIM steps must be an integer in 1..{T}, got "
                              f"{steps!r}")
+        if spacing not in DDIM_SPACINGS:
+            raise ValueError(f"unknown DDIM spacing {spacing!r}; expected one of {DDIM_SPACINGS}")
         if steps == 1:
             return np.array([T - 1])
-        return np.unique(np.round(np.linspace(0, T - 1, steps)).astype(np.int64))[::-1]
+        fraction = np.linspace(0.0, 1.0, steps)
+        if spacing == "quadratic":
+            fraction = fraction ** 2
+        taus = np.round(fraction * (T - 1)).astype(np.int64)
+        for i in range(1, steps):                 # distinct: at least one step apart
+            taus[i] = max(taus[i], taus[i - 1] + 1)
+        for i in range(steps - 2, -1, -1):        # ... and still ending at T - 1
+            taus[i] = min(taus[i], taus[i + 1] - 1)
+        return taus[::-1]
