@@ -12,6 +12,7 @@ one sentence on stderr and exit status 2, never with a traceback; Ctrl-C during 
 checkpoint and exits with 130.
 """
 import argparse
+import contextlib
 import inspect
 import json
 import os
@@ -179,7 +180,7 @@ def cmd_sample(args, extra):
     out = args.out or os.path.join(args.run, "sample.png")
     _check_picture_path(out)
     y = None if labels is None else mg.tensor(labels, device=device)
-    with sampling(model, seed=args.seed):
+    with sampling(model, seed=args.seed), _sample_option_errors(kwargs):
         samples = model.sample(args.n, y=y, **kwargs)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     title = f"{config['model']} on {config['data']}"
@@ -188,6 +189,19 @@ def cmd_sample(args, extra):
     plots.plot_samples(samples, out, dataset, title=title)
     print(f"wrote {args.n} samples to {out}")
     return 0
+
+
+@contextlib.contextmanager
+def _sample_option_errors(kwargs):
+    """A ValueError from sample() given command-line options is a usage error: the model refused
+    a value (DDIM steps beyond T, an unknown spacing), so it exits 2 with the model's sentence."""
+    try:
+        yield
+    except ValueError as exc:
+        if not kwargs:
+            raise
+        given = " ".join(f"--{k} {v}" for k, v in kwargs.items())
+        raise UsageError(f"sampling with {given}: {exc}") from None
 
 
 def _check_picture_path(out):
@@ -210,8 +224,10 @@ def cmd_evaluate(args, extra):
     from minigen.train.runner import check_device
     device = check_device(args.device)
     model, config = load_run(args.run, device=device)
-    result = evaluate_model(model, config, args.run, n=args.n, data=args.data, device=device,
-                            seed=args.seed, sample_options=sample_options(model, extra))
+    kwargs = sample_options(model, extra)
+    with _sample_option_errors(kwargs):
+        result = evaluate_model(model, config, args.run, n=args.n, data=args.data, device=device,
+                                seed=args.seed, sample_options=kwargs)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -39,6 +39,12 @@ def test_train_sample_and_evaluate_an_unconditional_ddpm(tmp_path):
     wrong = subprocess.run([sys.executable, "-m", "minigen", "evaluate", run, "--stepz", "5"],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "--steps" in wrong.stderr and "Traceback" not in wrong.stderr
+    for command, value in (("evaluate", ["--steps", "101"]), ("sample", ["--spacing", "log"])):
+        refused = subprocess.run([sys.executable, "-m", "minigen", command, run, *value],
+                                 cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert " ".join(value) in refused.stderr and ("1..100" in refused.stderr
+                                                      or "'log'" in refused.stderr)
 
     model, config = load_run(run)
     assert config["options"]["timesteps"] == 100 and model.num_timesteps == 100

@@ -51,7 +51,7 @@ from minigen.nn import functional as F
 
 from . import register
 from .base import GenerativeModel
-from .diffusion_schedule import SCHEDULES, DiffusionSchedule
+from .diffusion_schedule import DDIM_SPACINGS, SCHEDULES, DiffusionSchedule
 from .unet import MLPDenoiser, UNet
 
 
@@ -224,6 +224,8 @@ class DDPM(GenerativeModel):
                   (the null label; uniform random classes if trained without it)
         """
         guidance = self.guidance if guidance is None else float(guidance)
+        if spacing not in DDIM_SPACINGS:
+            raise ValueError(f"unknown DDIM spacing {spacing!r}; expected one of {DDIM_SPACINGS}")
         if steps is None and self.sample_steps:
             steps = self.sample_steps
         device = self.betas.device
