@@ -21,6 +21,7 @@ import math
 
 from .. import backend
 from ..autograd import Function
+from ..ops.elementwise import sigmoid_array
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -54,10 +55,7 @@ class Softplus(Function):
 
 class SiLU(Function):
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        # sigmoid from e = exp(-|x|) in (0, 1]: nothing overflows, far tails keep their digits
-        e = xp.exp(-xp.abs(x))
-        s = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        s = sigmoid_array(x)
         s *= x
         return s
 

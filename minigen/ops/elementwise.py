@@ -191,13 +191,23 @@ class Tanh(Function):
         return g * (1.0 - y * y)
 
 
+def sigmoid_array(x):
+    """1 / (1 + exp(-x)) of a float array, computed in place in one temporary.
+
+    exp(-x) keeps its relative precision, so the result does too, far into both tails (a
+    1 - ... or tanh form rounds the negative tail to 0); where exp(-x) overflows (x < -88 in
+    float32) the result is 0, as the true value is below the smallest normal number anyway.
+    """
+    xp = backend.get_array_module(x)
+    with np.errstate(over="ignore"):
+        s = xp.asarray(xp.exp(-x))  # asarray: a 0-d input gives a NumPy scalar
+    s += 1
+    return xp.reciprocal(s, out=s)
+
+
 class Sigmoid(Function):
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        # with e = exp(-|x|) in (0, 1] nothing overflows, and for x < 0 the result e / (1 + e)
-        # keeps its relative precision far into the tail (1 - ... or tanh forms round to 0)
-        e = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return sigmoid_array(x)
 
     def backward(self, g):
         y = self.output
