@@ -250,7 +250,7 @@ class DDPM(GenerativeModel):
 
 TOYS_TRAIN = {"steps": 8000, "batch_size": 256, "lr": 1e-3}
 TRAIN_DEFAULTS = {"digits": {"steps": 2000, "batch_size": 64, "lr": 2e-3},
-                  "mnist5k": {"steps": 1800, "batch_size": 64, "lr": 2e-3}}
+                  "mnist5k": {"steps": 2200, "batch_size": 64, "lr": 2e-3}}
 
 
 def _train_defaults(data):
