@@ -53,7 +53,7 @@ from minigen.nn import functional as F
 
 from . import register
 from .base import GenerativeModel
-from .diffusion_schedule import DDIM_SPACINGS, SCHEDULES, DiffusionSchedule
+from .diffusion_schedule import SCHEDULES, DiffusionSchedule, check_spacing
 from .unet import MLPDenoiser, UNet
 
 
@@ -229,8 +229,7 @@ class DDPM(GenerativeModel):
                   (the null label; uniform random classes if trained without it)
         """
         guidance = self.guidance if guidance is None else float(guidance)
-        if spacing not in DDIM_SPACINGS:
-            raise ValueError(f"unknown DDIM spacing {spacing!r}; expected one of {DDIM_SPACINGS}")
+        check_spacing(spacing)    # here too: ancestral sampling ignores it, but a typo is an error
         if steps is None and self.sample_steps:
             steps = self.sample_steps
         device = self.betas.device

@@ -35,6 +35,11 @@ SCHEDULES = ("linear", "cosine")
 DDIM_SPACINGS = ("uniform", "quadratic")
 
 
+def check_spacing(spacing):
+    if spacing not in DDIM_SPACINGS:
+        raise ValueError(f"unknown DDIM spacing {spacing!r}; expected one of {DDIM_SPACINGS}")
+
+
 def make_betas(schedule, timesteps):
     """beta_1..beta_T as a float64 array of length ``timesteps``.
 
@@ -173,8 +178,7 @@ class DiffusionSchedule:
         if not isinstance(steps, (int, np.integer)) or not 1 <= steps <= T:
             raise ValueError(f"the number of DDIM steps must be an integer in 1..{T}, got "
                              f"{steps!r}")
-        if spacing not in DDIM_SPACINGS:
-            raise ValueError(f"unknown DDIM spacing {spacing!r}; expected one of {DDIM_SPACINGS}")
+        check_spacing(spacing)
         if steps == 1:
             return np.array([T - 1])
         fraction = np.linspace(0.0, 1.0, steps)
