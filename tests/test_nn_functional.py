@@ -69,6 +69,8 @@ def test_erf_softplus_silu_primitives_match_torch_to_second_order(dtype):
     check_function(primitives.softplus, TF.softplus, [x * 10], dtype)
     t = mg.tensor(x, requires_grad=True)
     check_function(primitives.silu, TF.silu, [x * 10], dtype)
+    # integer input is cast to the default float dtype first, as for sigmoid
+    assert F.silu(mg.tensor(np.array([1, 2, 3]))).dtype == np.float32
     for fn in (primitives.erf, primitives.softplus, primitives.silu):
         assert gradcheck(fn, [t]) and gradgradcheck(fn, [t])
 

@@ -21,7 +21,7 @@ import math
 
 from .. import backend
 from ..autograd import Function
-from ..ops.elementwise import sigmoid_array
+from ..ops.elementwise import float_unary, sigmoid_array
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -92,8 +92,9 @@ def softplus(x):
 
 
 def silu(x):
-    """x sigmoid(x) elementwise (the swish of Ramachandran et al.), one autograd node."""
-    return SiLU.apply(x)
+    """x sigmoid(x) elementwise (the swish of Ramachandran et al.), one autograd node; integer
+    input is cast to the default float dtype first, as sigmoid does."""
+    return float_unary(SiLU, x)
 
 
 def linear(x, w, b=None):

@@ -192,7 +192,8 @@ class Tanh(Function):
 
 
 def sigmoid_array(x):
-    """1 / (1 + exp(-x)) of a float array, computed in place in one temporary.
+    """1 / (1 + exp(-x)) of a float array; the sum and the reciprocal are taken in place in
+    exp's result.
 
     exp(-x) keeps its relative precision, so the result does too, far into both tails (a
     1 - ... or tanh form rounds the negative tail to 0); where exp(-x) overflows (x < -88 in
