@@ -23,10 +23,13 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Tuple
 
-from .base import GenerativeModel
+from .base import (AdversarialModel, ClassifierModel, GenerativeModel, LatentVariableModel,
+                   LikelihoodModel, SamplingModel, TranslationModel, capabilities, check_declared)
 
 __all__ = ["register", "Entry", "names", "describe", "options", "option_help", "parse_option",
-           "train_defaults", "create", "GenerativeModel"]
+           "train_defaults", "create", "GenerativeModel", "SamplingModel", "LikelihoodModel",
+           "LatentVariableModel", "AdversarialModel", "TranslationModel", "ClassifierModel",
+           "capabilities", "check_declared"]
 
 # The order of ``minigen list``: the lecture's order, then the baseline; others follow by name.
 ORDER = ["pixelcnn", "gated-pixelcnn", "pixelcnn++", "pixelrnn-row", "pixelrnn-diag", "vae", "gan",

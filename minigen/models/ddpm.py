@@ -52,12 +52,12 @@ from minigen import backend
 from minigen.nn import functional as F
 
 from . import register
-from .base import GenerativeModel
+from .base import GenerativeModel, SamplingModel
 from .diffusion_schedule import SCHEDULES, DiffusionSchedule, check_spacing
 from .unet import MLPDenoiser, UNet
 
 
-class DDPM(GenerativeModel):
+class DDPM(SamplingModel, GenerativeModel):
     """A diffusion model around a noise predictor ``net(x_t, t, y) -> eps`` of the input's shape.
 
     shape         shape of one example, (C, H, W) or (D,)

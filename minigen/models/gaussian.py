@@ -25,10 +25,10 @@ from minigen import backend
 from minigen.nn import Parameter
 
 from . import register
-from .base import GenerativeModel
+from .base import GenerativeModel, LikelihoodModel, SamplingModel
 
 
-class Gaussian(GenerativeModel):
+class Gaussian(LikelihoodModel, SamplingModel, GenerativeModel):
     """N(mu, (P P^T)^-1) over examples of shape ``shape`` (flattened to D numbers).
 
     ``levels``: when given (images), training adds U(-w/2, w/2) noise with w = 2 / (levels - 1),
