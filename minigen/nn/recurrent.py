@@ -14,6 +14,7 @@ import math
 
 from .. import creation
 from ..ops.index import stack
+from ..ops.lstm import lstm_gates
 from . import functional as F
 from . import init
 from .layers import empty_parameter
@@ -23,9 +24,7 @@ from .module import Module
 def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """One LSTM step on a batch: x (N, input), h and c (N, H) -> (h', c')."""
     gates = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
-    i, f, g, o = gates.chunk(4, dim=1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
+    return lstm_gates(gates, c, dim=1)
 
 
 def _uniform_reset(module):

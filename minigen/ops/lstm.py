@@ -1,0 +1,115 @@
+"""The fused LSTM gates: one node from the gates' pre-activations and c_prev to (h, c).
+
+With the pre-activations a = [a_i, a_f, a_g, a_o] stacked along ``dim`` in torch's order
+(lecture §2.2's PixelRNN and nn.LSTM both compute them, by a convolution or a matrix product),
+
+    i = sigmoid(a_i)   f = sigmoid(a_f)   g = tanh(a_g)   o = sigmoid(a_o)
+    c = f * c_prev + i * g          h = o * tanh(c)
+
+and the backward pass, with gh, gc the gradients arriving at h and c,
+
+    dc      = gc + gh * o * (1 - tanh(c)^2)          (c reaches the loss directly and through h)
+    da_i    = dc * g * i (1 - i)        da_f = dc * c_prev * f (1 - f)
+    da_g    = dc * i * (1 - g^2)        da_o = gh * tanh(c) * o (1 - o)
+    dc_prev = dc * f
+
+A composite of the same math costs about twenty graph nodes per step (slices, sigmoids, products,
+sums); a recurrent network takes one step per time step (per row, per diagonal), so those nodes
+are what its time goes to. This op is one node whose forward and first-order backward run on
+arrays. The backward formula is written once and applied either to arrays (first order: the
+activations saved by forward are constants) or, when the backward pass is itself recorded
+(create_graph=True), to Tensors recomputed from the inputs, so gradients of gradients are exact.
+
+The node has one output, h and c stacked along a new first axis: out[0] = h, out[1] = c
+(``lstm_gates`` returns the two views).
+"""
+from .. import backend
+from ..autograd import Function, is_grad_enabled
+from ..tensor import Tensor
+from .elementwise import sigmoid_array
+from .index import cat
+from .shape import broadcast_shapes, normalize_dim, sum_to
+
+
+def _gate_gradients(gh, gc, i, f, g, o, tanh_c, c_prev):
+    """(da_i, da_f, da_g, da_o, dc_prev) by the formulas of the module docstring; the arguments
+    are all arrays or all Tensors (the same code serves both)."""
+    dc = gc + gh * o * (1.0 - tanh_c * tanh_c)
+    return (dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f), dc * i * (1.0 - g * g),
+            gh * tanh_c * o * (1.0 - o), dc * f)
+
+
+def _split4(a, dim):
+    """The four gate blocks of ``a`` along ``dim`` (views)."""
+    n = a.shape[dim] // 4
+    index = [slice(None)] * a.ndim
+    blocks = []
+    for k in range(4):
+        index[dim] = slice(k * n, (k + 1) * n)
+        blocks.append(a[tuple(index)])
+    return blocks
+
+
+class LSTMGatesOp(Function):
+    """(gates, c_prev) -> stack([h, c]); ``dim`` is the axis of the 4 H gate pre-activations."""
+
+    def forward(self, gates, c_prev):
+        xp = backend.get_array_module(gates)
+        a_i, a_f, a_g, a_o = _split4(gates, self.dim)
+        i, f, o = sigmoid_array(a_i), sigmoid_array(a_f), sigmoid_array(a_o)
+        g = xp.tanh(a_g)
+        out = xp.empty((2,) + self.shape, dtype=gates.dtype)
+        c = out[1]
+        xp.multiply(f, c_prev, out=c)
+        c += i * g
+        tanh_c = xp.tanh(c)
+        xp.multiply(o, tanh_c, out=out[0])
+        self.saved = (i, f, g, o, tanh_c)
+        return out
+
+    def backward(self, grad):
+        gates, c_prev = self.inputs
+        gh, gc = grad[0], grad[1]
+        if is_grad_enabled():
+            # create_graph: the activations must be functions of the inputs in the graph
+            a_i, a_f, a_g, a_o = _split4(gates, self.dim)
+            i, f, g, o = a_i.sigmoid(), a_f.sigmoid(), a_g.tanh(), a_o.sigmoid()
+            tanh_c = (f * c_prev + i * g).tanh()
+            *d_gates, d_c_prev = _gate_gradients(gh, gc, i, f, g, o, tanh_c, c_prev)
+            d_gates = cat(d_gates, self.dim)
+        else:
+            xp = backend.get_array_module(grad.data)
+            *d_gates, d_c_prev = _gate_gradients(gh.data, gc.data, *self.saved, c_prev.data)
+            d_gates = Tensor(xp.concatenate(d_gates, axis=self.dim))
+            d_c_prev = Tensor(d_c_prev)
+        need = self.needs_input_grad
+        return (sum_to(d_gates, gates.shape) if need[0] else None,
+                sum_to(d_c_prev, c_prev.shape) if need[1] else None)
+
+
+def lstm_gates(gates, c_prev, dim=-1):
+    """One LSTM update: (h, c) from the gate pre-activations and the previous cell state.
+
+    ``gates`` holds the pre-activations of i, f, g, o (torch's order) stacked along ``dim``, so
+    its size there is 4 H; ``c_prev`` has size H there, and the other dims broadcast
+    (``gates`` (N, 4H) with ``c_prev`` (N, H) for nn.LSTM; (N, 4H, W) with (N, H, W) and dim=1
+    for a row of PixelRNN's Row LSTM).
+    """
+    if gates.ndim == 0 or gates.ndim != c_prev.ndim:
+        raise ValueError(f"lstm_gates needs gates and c_prev with the same number of dims "
+                         f"(at least 1), got shapes {gates.shape} and {c_prev.shape}")
+    if gates.dtype != c_prev.dtype or gates.dtype.kind != "f":
+        raise TypeError(f"lstm_gates needs gates and c_prev of one floating dtype, got "
+                        f"{gates.dtype} and {c_prev.dtype}")
+    d = normalize_dim(dim, gates.ndim)
+    if gates.shape[d] % 4 or gates.shape[d] // 4 != c_prev.shape[d]:
+        raise ValueError(f"lstm_gates: gates must have 4 times c_prev's size along dim {dim} "
+                         f"(the i, f, g, o blocks), got shapes {gates.shape} and {c_prev.shape}")
+    block = gates.shape[:d] + (c_prev.shape[d],) + gates.shape[d + 1:]
+    try:
+        shape = broadcast_shapes(block, c_prev.shape)
+    except ValueError:
+        raise ValueError(f"lstm_gates: the gate blocks of shape {block} (gates {gates.shape}) "
+                         f"do not broadcast with c_prev of shape {c_prev.shape}") from None
+    out = LSTMGatesOp.apply(gates, c_prev, dim=d, shape=shape)
+    return out[0], out[1]
