@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 
 import minigen as mg
-from minigen.ops.lstm import LSTMGatesOp, lstm_gates
+from minigen.ops.lstm import LSTMGatesOp, lstm_gates, unbind
 from minigen.testing import shapes
 
 torch = pytest.importorskip("torch")
@@ -39,7 +39,20 @@ def torch_lstm_gates(gates, c_prev, dim):
     return o.sigmoid() * c.tanh(), c
 
 
-SPECS = [OpSpec("lstm_gates", lstm_gates, torch_lstm_gates, gates_case())]
+@st.composite
+def unbind_case(draw):
+    shape = draw(shapes(1, 3, max_side=3))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    # a weight per step, so that every step's gradient differs
+    return (shape,), {"dim": dim, "weights": tuple(range(1, shape[dim] + 1))}
+
+
+def weighted_steps(unbind_fn):
+    return lambda x, dim, weights: tuple(s * (w * s) for s, w in zip(unbind_fn(x, dim), weights))
+
+
+SPECS = [OpSpec("lstm_gates", lstm_gates, torch_lstm_gates, gates_case()),
+         OpSpec("unbind", weighted_steps(unbind), weighted_steps(torch.unbind), unbind_case())]
 test_lstm_gates_match_finite_differences, test_lstm_gates_agree_with_torch = spec_tests(SPECS)
 
 
@@ -47,11 +60,23 @@ def test_lstm_gates_is_one_node_and_the_cell_state_of_a_saturated_forget_gate_pa
     gates = mg.tensor(np.array([[-30.0, 30.0, 0.3, 0.0]]), requires_grad=True)  # i ~ 0, f ~ 1
     c_prev = mg.tensor(np.array([[0.7]]), requires_grad=True)
     h, c = lstm_gates(gates, c_prev, dim=1)
-    assert isinstance(c._ctx.inputs[0]._ctx, LSTMGatesOp)
+    assert isinstance(c._ctx.inputs[0]._ctx.inputs[0]._ctx, LSTMGatesOp)   # through unbind
     np.testing.assert_allclose(c.numpy(), [[0.7]], atol=1e-12)
     np.testing.assert_allclose(h.numpy(), [[0.5 * np.tanh(0.7)]], atol=1e-12)
     c.sum().backward()
     np.testing.assert_allclose(c_prev.grad.numpy(), [[1.0]], atol=1e-12)
+
+
+def test_unbind_gradients_of_unused_steps_are_zero_and_a_retained_graph_gives_the_same_twice():
+    x = mg.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    steps = unbind(x, 1)
+    loss = (steps[1] * steps[1]).sum() + steps[3].sum()
+    loss.backward(retain_graph=True)
+    expected = np.zeros((3, 4))
+    expected[:, 1], expected[:, 3] = 2 * x.numpy()[:, 1], 1.0
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * expected)
 
 
 @pytest.mark.parametrize("gates, c_prev, match", [

@@ -14,7 +14,7 @@ import math
 
 from .. import creation
 from ..ops.index import stack
-from ..ops.lstm import lstm_gates
+from ..ops.lstm import lstm_gates, unbind
 from . import functional as F
 from . import init
 from .layers import empty_parameter
@@ -109,8 +109,8 @@ class LSTM(Module):
         _uniform_reset(self)
 
     def _layer_weights(self, k):
-        names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.bias else ())
-        return [getattr(self, f"{name}_l{k}") for name in names]
+        return [getattr(self, f"{name}_l{k}", None)
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
     def forward(self, input, hx=None):
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
@@ -130,23 +130,23 @@ class LSTM(Module):
         elif hx[0].shape != state or hx[1].shape != state:
             raise ValueError(f"LSTM: expected h_0 and c_0 of shape {state}, got "
                              f"{hx[0].shape} and {hx[1].shape}")
-        # step by step, keeping each step's tensor: slicing one (L, N, ...) tensor per step would
-        # make the backward pass scatter L full-size gradients
-        steps = [input[t] for t in range(length)]
         h_n, c_n = [], []
         for k in range(self.num_layers):
             if k > 0 and self.dropout and self.training:
-                steps = [F.dropout(s, self.dropout, True) for s in steps]
+                input = F.dropout(input, self.dropout, True)
+            weight_ih, weight_hh, bias_ih, bias_hh = self._layer_weights(k)
+            # the input's share of the gates for all steps in one matrix product; only the
+            # recurrent share h W_hh^T has to wait for the previous step
+            x_gates = F.linear(input.reshape(length * batch, input.shape[2]), weight_ih, bias_ih)
             h, c = hx[0][k], hx[1][k]
-            weights = self._layer_weights(k)
             outputs = []
-            for x in steps:
-                h, c = lstm_step(x, h, c, *weights)
+            for x_t in unbind(x_gates.reshape(length, batch, 4 * self.hidden_size), 0):
+                h, c = lstm_gates(x_t + F.linear(h, weight_hh, bias_hh), c, dim=1)
                 outputs.append(h)
-            steps = outputs
+            input = stack(outputs)
             h_n.append(h)
             c_n.append(c)
-        output = stack(steps)
+        output = input
         if unbatched:
             output = output.squeeze(1)
             return output, (stack(h_n).squeeze(1), stack(c_n).squeeze(1))

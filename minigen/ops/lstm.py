@@ -20,14 +20,21 @@ arrays. The backward formula is written once and applied either to arrays (first
 activations saved by forward are constants) or, when the backward pass is itself recorded
 (create_graph=True), to Tensors recomputed from the inputs, so gradients of gradients are exact.
 
-The node has one output, h and c stacked along a new first axis: out[0] = h, out[1] = c
-(``lstm_gates`` returns the two views).
+The node has one output, h and c stacked along a new first axis; ``lstm_gates`` returns its two
+halves through ``unbind``.
+
+``unbind(x, dim)`` splits a tensor into its steps along ``dim`` (as torch.unbind) for a
+recurrence that consumes them one at a time: the input projections of all time steps computed by
+one matrix product or convolution, then read step by step. Slicing with x[t] would give each
+step a backward that scatters into a zero tensor of the full size, so a sequence of L steps would
+cost L full-size arrays; here the L step gradients are gathered by one node and stacked once.
+The gathering is written in Tensor ops (a stack), so it is differentiable again.
 """
 from .. import backend
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from .elementwise import sigmoid_array
-from .index import cat
+from .index import cat, stack
 from .shape import broadcast_shapes, normalize_dim, sum_to
 
 
@@ -111,5 +118,58 @@ def lstm_gates(gates, c_prev, dim=-1):
     except ValueError:
         raise ValueError(f"lstm_gates: the gate blocks of shape {block} (gates {gates.shape}) "
                          f"do not broadcast with c_prev of shape {c_prev.shape}") from None
-    out = LSTMGatesOp.apply(gates, c_prev, dim=d, shape=shape)
-    return out[0], out[1]
+    return unbind(LSTMGatesOp.apply(gates, c_prev, dim=d, shape=shape), 0)
+
+
+class UnbindOp(Function):
+    """The gathering node of ``unbind``: its output is a 0-d placeholder that every step reads
+    from; its backward stacks the gradients that the steps left in ``slots``."""
+
+    def forward(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+        self.slots = [None] * x.shape[self.dim]
+        return backend.get_array_module(x).zeros((), dtype=x.dtype)
+
+    def backward(self, grad):
+        like = self.inputs[0]
+        zeros = None
+        steps = []
+        for g in self.slots:
+            if g is None:   # a step that no gradient reached
+                if zeros is None:
+                    zeros = Tensor(backend.get_array_module(like.data).zeros(
+                        self.shape[:self.dim] + self.shape[self.dim + 1:], dtype=self.dtype))
+                g = zeros
+            steps.append(g)
+        self.slots = [None] * len(self.slots)   # ready for another pass (retain_graph)
+        return stack(steps, self.dim)
+
+
+class UnbindStepOp(Function):
+    """Step ``index`` of the tensor behind an UnbindOp (read as a view); its backward hands the
+    step's gradient to that node and returns a 0 for the placeholder."""
+
+    def forward(self, placeholder):
+        index = [slice(None)] * self.source.ndim
+        index[self.gather.dim] = self.index
+        return self.source[tuple(index)]
+
+    def backward(self, grad):
+        self.gather.slots[self.index] = grad
+        return Tensor(backend.get_array_module(grad.data).zeros((), dtype=grad.dtype))
+
+
+def unbind(x, dim=0):
+    """The steps of ``x`` along ``dim`` as a tuple of tensors (views), as torch.unbind."""
+    d = normalize_dim(dim, x.ndim)
+    if not (x.requires_grad and is_grad_enabled()):
+        index = [slice(None)] * x.ndim
+        steps = []
+        for k in range(x.shape[d]):
+            index[d] = k
+            steps.append(Tensor(x.data[tuple(index)]))
+        return tuple(steps)
+    placeholder = UnbindOp.apply(x, dim=d)
+    gather = placeholder._ctx
+    return tuple(UnbindStepOp.apply(placeholder, source=x.data, gather=gather, index=k)
+                 for k in range(x.shape[d]))
