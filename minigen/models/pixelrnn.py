@@ -1,0 +1,166 @@
+"""PixelRNN (lecture §2.2; van den Oord, Kalchbrenner and Kavukcuoglu 2016): the Row LSTM and
+the Diagonal BiLSTM.
+
+Like PixelCNN (§2.3), PixelRNN factors an image by the chain rule of §2.1 in raster order,
+
+    log p(x) = sum_i log p(x_i | x_1, ..., x_{i-1}),
+
+but the context x_<i reaches pixel i through LSTM states that scan the image instead of through
+a stack of masked convolutions. Both variants compute an LSTM update at every pixel,
+
+    [i, f, g, o] = sigmoid/tanh(K_is * x + K_ss * h_prev)        (one fused node, ops/lstm.py)
+    c = f * c_prev + i * g,     h = o * tanh(c),
+
+where K_is * x, the input-to-state part, depends only on the layer's input and is computed for
+the whole image at once, and K_ss * h_prev, the state-to-state part, waits for the previous step.
+
+Row LSTM: one step per row (H steps, each a whole row in parallel). K_is is a 1 x k convolution
+of the current row masked to the pixels left of and at the current one (mask B); K_ss is a 1-D
+convolution of width k over the previous row's h. The context of a pixel is a triangle above it
+(it misses pixels far to the upper right).
+
+Diagonal BiLSTM: the input map is skewed (row r shifted right by r), so that each diagonal of
+the image becomes a column; one step per column, K_is a 1 x 1 convolution, K_ss a 2 x 1
+convolution over the previous column's h, which holds each pixel's upper and left neighbours.
+A second LSTM scans the mirrored image (right to left); its output is shifted down one row
+before the two are added, so that it brings the rows above from the right without seeing the
+current row. Together they see the whole past: no blind spot.
+
+Both models start with a 7 x 7 convolution under mask A (a pixel never sees itself), add each
+LSTM layer's output (through a 1 x 1 convolution) to its input (residual connections), and end
+in 1 x 1 convolutions to the per-pixel distribution of minigen/models/autoregressive.py.
+"""
+import numpy as np
+
+from minigen import creation, nn
+from minigen.nn import functional as F
+from minigen.ops.index import stack
+from minigen.ops.lstm import lstm_gates, unbind
+
+
+def skew(x):
+    """(N, C, H, W) -> (N, C, H, W + H - 1) with row r moved right by r (zeros elsewhere), so
+    that the diagonal r + j = d becomes column d.
+
+    Done by padding each row to W + H and reading the flat image back with rows of W + H - 1:
+    the element at flat position r (W + H) + j then lands in row r, column r + j.
+    """
+    n, ch, h, w = x.shape
+    flat = F.pad(x, (0, h)).reshape(n, ch, h * (w + h))
+    return flat[:, :, :h * (w + h - 1)].reshape(n, ch, h, w + h - 1)
+
+
+def unskew(x, width):
+    """The inverse of ``skew``: (N, C, H, W + H - 1) -> (N, C, H, W) with W = ``width``."""
+    n, ch, h, skewed = x.shape
+    if skewed != width + h - 1:
+        raise ValueError(f"unskew: a skewed map of height {h} and width {width} has "
+                         f"{width + h - 1} columns, got shape {tuple(x.shape)}")
+    flat = F.pad(x.reshape(n, ch, h * skewed), (0, h))
+    return flat.reshape(n, ch, h, width + h)[:, :, :, :width]
+
+
+def scan(x_gates, dim, state_to_state):
+    """Run the LSTM along ``dim`` of the input-to-state map ``x_gates`` (N, 4h, ...).
+
+    Step t reads slice t of x_gates (through ``unbind``, so that the backward pass gathers the
+    steps' gradients once); ``state_to_state(h_prev)`` maps the previous step's h to its share
+    of the gates. The initial h and c are zero. Returns the h of all steps stacked along ``dim``.
+    """
+    hidden = x_gates.shape[1] // 4
+    c = creation.zeros(1, hidden, 1, dtype=x_gates.dtype, device=x_gates.device)  # broadcasts
+    h, outputs = None, []
+    for gates in unbind(x_gates, dim):
+        if h is not None:
+            gates = gates + state_to_state(h)
+        h, c = lstm_gates(gates, c, dim=1)
+        outputs.append(h)
+    return stack(outputs, dim)
+
+
+class RowLSTM(nn.Module):
+    """Row LSTM layer: (N, C, H, W) -> h (N, hidden, H, W), one LSTM step per row.
+
+    ``input_to_state``: 1 x k convolution, mask B (left of and at the pixel), to the 4 gates;
+    ``state_to_state``: 1 x k convolution of the previous row's h (no bias; the input's has one).
+    """
+
+    def __init__(self, in_channels, hidden, kernel_size=3):
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f"RowLSTM needs an odd kernel_size, got {kernel_size}")
+        self.hidden = hidden
+        self.input_to_state = nn.MaskedConv2d(in_channels, 4 * hidden, (1, kernel_size), "B")
+        self.state_to_state = nn.Conv2d(hidden, 4 * hidden, (1, kernel_size),
+                                        padding=(0, kernel_size // 2), bias=False)
+
+    def _state_to_state(self, h):            # h (N, hidden, W) of the row above
+        return self.state_to_state(h.unsqueeze(2)).squeeze(2)
+
+    def forward(self, x):
+        return scan(self.input_to_state(x), 2, self._state_to_state)
+
+
+class DiagonalLSTM(nn.Module):
+    """One direction of the Diagonal BiLSTM: (N, C, H, W) -> h (N, hidden, H, W), one LSTM
+    step per diagonal (a column of the skewed map), left to right.
+
+    ``input_to_state``: 1 x 1 convolution (a single colour channel needs no mask there);
+    ``state_to_state``: 2 x 1 convolution over the previous column of the skewed h: for the
+    pixel in row r it reads rows r - 1 (the pixel above) and r (the pixel to the left).
+    """
+
+    def __init__(self, in_channels, hidden):
+        super().__init__()
+        self.hidden = hidden
+        self.input_to_state = nn.Conv2d(in_channels, 4 * hidden, 1)
+        self.state_to_state = nn.Conv2d(hidden, 4 * hidden, (2, 1), bias=False)
+
+    def _state_to_state(self, h):            # h (N, hidden, H): the previous diagonal
+        above = F.pad(h.unsqueeze(3), (0, 0, 1, 0))           # row r - 1 beside row r
+        return self.state_to_state(above).squeeze(3)
+
+    def forward(self, x):
+        # the 1 x 1 convolution commutes with the skew; applied first, it sees W columns, not
+        # W + H - 1
+        h = scan(skew(self.input_to_state(x)), 3, self._state_to_state)
+        return unskew(h, x.shape[3])
+
+
+class DiagonalBiLSTM(nn.Module):
+    """Diagonal BiLSTM layer: the left-to-right DiagonalLSTM plus the right-to-left one (the
+    same on the mirrored image) shifted down one row, so that no output sees its own row to the
+    right."""
+
+    def __init__(self, in_channels, hidden):
+        super().__init__()
+        self.hidden = hidden
+        self.left_to_right = DiagonalLSTM(in_channels, hidden)
+        self.right_to_left = DiagonalLSTM(in_channels, hidden)
+
+    def forward(self, x):
+        mirrored = self.right_to_left(x[:, :, :, ::-1])[:, :, :, ::-1]
+        height = x.shape[2]
+        shifted = F.pad(mirrored, (0, 0, 1, 0))[:, :, :height]
+        return self.left_to_right(x) + shifted
+
+
+class ResidualLSTM(nn.Module):
+    """An LSTM layer with a residual connection: x + conv1x1(lstm(x)), channels kept."""
+
+    def __init__(self, lstm, channels):
+        super().__init__()
+        self.lstm = lstm
+        self.out = nn.Conv2d(lstm.hidden, channels, 1)
+
+    def forward(self, x):
+        return x + self.out(self.lstm(x))
+
+
+def receptive_field(net, shape, at, dtype=np.float64):
+    """The input pixels (a boolean (H, W) map) that the output of ``net`` at pixel ``at``
+    depends on, from one backward pass of that output: a Jacobian row."""
+    x = creation.randn(1, *shape, dtype=dtype, requires_grad=True)
+    out = net(x)
+    out[0, :, at[0], at[1]].sum().backward()
+    return (x.grad.numpy()[0] != 0).any(axis=0)
