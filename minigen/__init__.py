@@ -19,6 +19,7 @@ from .ops.reduce import logsumexp, softmax, log_softmax  # noqa: F401
 from .ops.index import cat, stack, split, chunk  # noqa: F401
 from .ops.linalg import matmul  # noqa: F401
 from .backend import cuda_available  # noqa: F401
+from .profiler import profile  # noqa: F401
 from . import nn  # noqa: F401
 from .serialization import save, load  # noqa: F401
 from . import optim  # noqa: F401

@@ -77,6 +77,12 @@ def to_numpy(array):
     return array.get() if is_cupy_array(array) else np.asarray(array)
 
 
+def synchronize():
+    """Wait until the GPU has finished the work queued so far (nothing to wait for on the CPU)."""
+    if _cupy is not None:
+        _cupy.cuda.get_current_stream().synchronize()
+
+
 def cuda_available():
     try:
         return _load_cupy().cuda.runtime.getDeviceCount() > 0

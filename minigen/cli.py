@@ -105,12 +105,16 @@ def parse_sets(model, items):
 
 def cmd_train(args):
     from minigen.train import train
+    import minigen as mg
     model = _check_model(args.model)
-    summary = train(model, data=args.data, steps=args.steps, batch_size=args.batch_size,
-                    lr=args.lr, seed=args.seed, device=args.device, out=args.out,
-                    resume=args.resume, force=args.force, options=parse_sets(model, args.set),
-                    checkpoint_every=args.checkpoint_every,
-                    progress=False if args.quiet else None)
+    with mg.profile() if args.profile else contextlib.nullcontext() as prof:
+        summary = train(model, data=args.data, steps=args.steps, batch_size=args.batch_size,
+                        lr=args.lr, seed=args.seed, device=args.device, out=args.out,
+                        resume=args.resume, force=args.force, options=parse_sets(model, args.set),
+                        checkpoint_every=args.checkpoint_every,
+                        progress=False if args.quiet else None)
+    if args.profile:  # the whole command: training steps, checkpoints, the final samples
+        print(prof.table(), file=sys.stderr)
     losses = ", ".join(f"{k} {v:.4g}" for k, v in summary["losses"].items())
     if not summary["finished"]:
         print(f"stopped at step {summary['step']}; the checkpoint is in {summary['out']}; continue "
@@ -262,6 +266,8 @@ def build_parser():
     p.add_argument("--checkpoint-every", type=int, metavar="N",
                    help="steps between checkpoints (default a tenth of the steps)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--profile", action="store_true",
+                   help="print the time per op class (forward, backward) on stderr at the end")
 
     p = commands.add_parser("sample", help="draw samples from a trained run into a PNG",
                             description="Draw samples from the run in DIR. Further --OPTION VALUE "

@@ -9,19 +9,19 @@ For one geometry (stride s, padding p, dilation d, groups) take the number
 (c' is channel c of the group of o). T is linear in each of x, w and y, and its three partial
 derivatives are the three ops of this module:
 
-    dT/dy = conv2d(x, w)             Conv2d             the convolution (a correlation, as in torch)
-    dT/dx = conv_transpose(y, w)     ConvTranspose2d    its adjoint in x ("deconvolution")
-    dT/dw = conv_weight_grad(x, y)   Conv2dWeightGrad   its adjoint in w
+    dT/dy = conv2d(x, w)            Conv2dOp            the convolution (a correlation, as torch)
+    dT/dx = conv_transpose(y, w)    ConvTranspose2dOp   its adjoint in x ("deconvolution")
+    dT/dw = conv_weight_grad(x, y)  Conv2dWeightGradOp  its adjoint in w
 
 So the gradient of each op with respect to each input is another op of the set:
 
-    Conv2d           out = conv2d(x, w):          dx = conv_transpose(g, w)   dw = weight_grad(x, g)
-    ConvTranspose2d  out = conv_transpose(y, w):  dy = conv2d(g, w)           dw = weight_grad(g, y)
-    Conv2dWeightGrad out = weight_grad(x, y):     dx = conv_transpose(y, g)   dy = conv2d(x, g)
+    Conv2dOp            y = conv2d(x, w):          dx = conv_transpose(g, w)  dw = weight_grad(x, g)
+    ConvTranspose2dOp   x = conv_transpose(y, w):  dy = conv2d(g, w)          dw = weight_grad(g, y)
+    Conv2dWeightGradOp  w = weight_grad(x, y):     dx = conv_transpose(y, g)  dy = conv2d(x, g)
 
 and gradients of any order (WGAN-GP's penalty on the critic's input gradient, lecture §5.2) never
-leave it. The array kernels (im2col + matrix products) are in ``im2col.py``. Conv2d and
-ConvTranspose2d take an optional bias as a third input, added per output channel inside the
+leave it. The array kernels (im2col + matrix products) are in ``im2col.py``. Conv2dOp and
+ConvTranspose2dOp take an optional bias as a third input, added per output channel inside the
 kernel (one pass over the output less); its gradient is the sum of g over N, H and W.
 """
 from ..autograd import Function
@@ -30,7 +30,7 @@ from . import im2col
 from .im2col import ConvGeometry
 
 
-class Conv2d(Function):
+class Conv2dOp(Function):
     """y = conv2d(x, w) (+ bias) for the geometry ``geom``; inputs (x, w) or (x, w, bias)."""
 
     def forward(self, x, w, bias=None):
@@ -39,12 +39,12 @@ class Conv2d(Function):
     def backward(self, g):
         x, w = self.inputs[:2]
         need = self.needs_input_grad
-        gx = ConvTranspose2d.apply(g, w, geom=self.geom, out_hw=x.shape[2:]) if need[0] else None
-        gw = Conv2dWeightGrad.apply(x, g, geom=self.geom, kernel=w.shape[2:]) if need[1] else None
+        gx = ConvTranspose2dOp.apply(g, w, geom=self.geom, out_hw=x.shape[2:]) if need[0] else None
+        gw = Conv2dWeightGradOp.apply(x, g, geom=self.geom, kernel=w.shape[2:]) if need[1] else None
         return (gx, gw) + _bias_grad(g, need)
 
 
-class ConvTranspose2d(Function):
+class ConvTranspose2dOp(Function):
     """x = conv_transpose(y, w) (+ bias): the adjoint of conv2d(., w) for inputs of spatial size
     ``out_hw``; inputs (y, w) or (y, w, bias)."""
 
@@ -54,8 +54,8 @@ class ConvTranspose2d(Function):
     def backward(self, g):
         y, w = self.inputs[:2]
         need = self.needs_input_grad
-        gy = Conv2d.apply(g, w, geom=self.geom) if need[0] else None
-        gw = Conv2dWeightGrad.apply(g, y, geom=self.geom, kernel=w.shape[2:]) if need[1] else None
+        gy = Conv2dOp.apply(g, w, geom=self.geom) if need[0] else None
+        gw = Conv2dWeightGradOp.apply(g, y, geom=self.geom, kernel=w.shape[2:]) if need[1] else None
         return (gy, gw) + _bias_grad(g, need)
 
 
@@ -66,7 +66,7 @@ def _bias_grad(g, need):
     return (g.sum(dim=(0, 2, 3)) if need[2] else None,)
 
 
-class Conv2dWeightGrad(Function):
+class Conv2dWeightGradOp(Function):
     """w = weight_grad(x, y):
     w[o, c, a, b] = sum_{n,i,j} y[n, o, i, j] xpad[n, c', i*s + a*d, j*s + b*d]."""
 
@@ -77,9 +77,9 @@ class Conv2dWeightGrad(Function):
         x, y = self.inputs
         gx = gy = None
         if self.needs_input_grad[0]:
-            gx = ConvTranspose2d.apply(y, g, geom=self.geom, out_hw=x.shape[2:])
+            gx = ConvTranspose2dOp.apply(y, g, geom=self.geom, out_hw=x.shape[2:])
         if self.needs_input_grad[1]:
-            gy = Conv2d.apply(x, g, geom=self.geom)
+            gy = Conv2dOp.apply(x, g, geom=self.geom)
         return gx, gy
 
 
@@ -116,7 +116,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"{span}, more than the padded input {padded} (input {x.shape}, "
                          f"padding {padding})")
     tensors = _with_bias(x, w, bias, w.shape[0], "conv2d")
-    y = Conv2d.apply(*tensors, geom=ConvGeometry(stride, pads, dilation, groups))
+    y = Conv2dOp.apply(*tensors, geom=ConvGeometry(stride, pads, dilation, groups))
     return y.squeeze(0) if squeeze else y
 
 
@@ -157,7 +157,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     # pad, i.e. rows the conv does not read, whose transposed-conv output is zero).
     pads = tuple((padding[i], padding[i] - output_padding[i]) for i in range(2))
     tensors = _with_bias(x, w, bias, w.shape[1] * groups, "conv_transpose2d")
-    y = ConvTranspose2d.apply(*tensors, geom=ConvGeometry(stride, pads, dilation, groups),
+    y = ConvTranspose2dOp.apply(*tensors, geom=ConvGeometry(stride, pads, dilation, groups),
                               out_hw=out_hw)
     return y.squeeze(0) if squeeze else y
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
-from .conv import Conv2d, _batched, _pair
+from .conv import Conv2dOp, _batched, _pair
 from .im2col import ConvGeometry, out_size, windows
 
 
@@ -168,7 +168,7 @@ def _window_sum(x, ones, stride, padding):
     """Sum over each window: one-channel conv2d of every (n, c) plane with a kernel of ones."""
     n, c, h, w = x.shape
     geom = ConvGeometry(stride, tuple((p, p) for p in padding), (1, 1), 1)
-    y = Conv2d.apply(x.reshape(n * c, 1, h, w), ones, geom=geom)
+    y = Conv2dOp.apply(x.reshape(n * c, 1, h, w), ones, geom=geom)
     return y.reshape(n, c, *y.shape[2:])
 
 
