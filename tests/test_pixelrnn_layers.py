@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minigen as mg
-from minigen.models.pixelrnn import (DiagonalBiLSTM, RowLSTM, receptive_field, skew, unskew)
+from minigen.models.pixelrnn import DiagonalBiLSTM, RowLSTM, skew, unskew
 
 H, W = 5, 6
 
@@ -31,6 +31,14 @@ def _row_lstm_triangle(r, c, k=3):
     for d in range(1, r + 1):
         seen[r - d, max(c - half - half * d, 0):c + half * d + 1] = True
     return seen
+
+
+def receptive_field(layer, shape, at):
+    """The input pixels (a boolean (H, W) map) that the layer's output at pixel ``at`` depends
+    on: the nonzero entries of one Jacobian row, from one backward pass."""
+    x = mg.randn(1, *shape, dtype=np.float64, requires_grad=True)
+    layer(x)[0, :, at[0], at[1]].sum().backward()
+    return (x.grad.numpy()[0] != 0).any(axis=0)
 
 
 def _layer(cls, *args):

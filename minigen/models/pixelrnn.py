@@ -24,18 +24,20 @@ the image becomes a column; one step per column, K_is a 1 x 1 convolution, K_ss 
 convolution over the previous column's h, which holds each pixel's upper and left neighbours.
 A second LSTM scans the mirrored image (right to left); its output is shifted down one row
 before the two are added, so that it brings the rows above from the right without seeing the
-current row. Together they see the whole past: no blind spot.
+current row. Together they see the whole past: no blind spot (given the input the first
+right-to-left stream reads, see PixelRNN).
 
 Both models start with a 7 x 7 convolution under mask A (a pixel never sees itself), add each
 LSTM layer's output (through a 1 x 1 convolution) to its input (residual connections), and end
 in 1 x 1 convolutions to the per-pixel distribution of minigen/models/autoregressive.py.
 """
-import numpy as np
-
 from minigen import creation, nn
 from minigen.nn import functional as F
 from minigen.ops.index import stack
 from minigen.ops.lstm import lstm_gates, unbind
+
+from . import register
+from .autoregressive import AutoregressiveModel, PixelHead, check_options, train_defaults_by_data
 
 
 def skew(x):
@@ -130,7 +132,8 @@ class DiagonalLSTM(nn.Module):
 class DiagonalBiLSTM(nn.Module):
     """Diagonal BiLSTM layer: the left-to-right DiagonalLSTM plus the right-to-left one (the
     same on the mirrored image) shifted down one row, so that no output sees its own row to the
-    right."""
+    right. ``above`` is what the right-to-left stream reads (default: the same input x); since
+    it only ever reaches the rows below, it may hold each pixel itself (see PixelRNN)."""
 
     def __init__(self, in_channels, hidden):
         super().__init__()
@@ -138,29 +141,107 @@ class DiagonalBiLSTM(nn.Module):
         self.left_to_right = DiagonalLSTM(in_channels, hidden)
         self.right_to_left = DiagonalLSTM(in_channels, hidden)
 
-    def forward(self, x):
-        mirrored = self.right_to_left(x[:, :, :, ::-1])[:, :, :, ::-1]
-        height = x.shape[2]
-        shifted = F.pad(mirrored, (0, 0, 1, 0))[:, :, :height]
+    def forward(self, x, above=None):
+        above = x if above is None else above
+        mirrored = self.right_to_left(above[:, :, :, ::-1])[:, :, :, ::-1]
+        shifted = F.pad(mirrored, (0, 0, 1, 0))[:, :, :x.shape[2]]
         return self.left_to_right(x) + shifted
 
 
 class ResidualLSTM(nn.Module):
-    """An LSTM layer with a residual connection: x + conv1x1(lstm(x)), channels kept."""
+    """An LSTM layer with a residual connection: x + conv1x1(lstm(x, ...)), channels kept."""
 
     def __init__(self, lstm, channels):
         super().__init__()
         self.lstm = lstm
         self.out = nn.Conv2d(lstm.hidden, channels, 1)
 
-    def forward(self, x):
-        return x + self.out(self.lstm(x))
+    def forward(self, x, *extra):
+        return x + self.out(self.lstm(x, *extra))
 
 
-def receptive_field(net, shape, at, dtype=np.float64):
-    """The input pixels (a boolean (H, W) map) that the output of ``net`` at pixel ``at``
-    depends on, from one backward pass of that output: a Jacobian row."""
-    x = creation.randn(1, *shape, dtype=dtype, requires_grad=True)
-    out = net(x)
-    out[0, :, at[0], at[1]].sum().backward()
-    return (x.grad.numpy()[0] != 0).any(axis=0)
+class PixelRNN(AutoregressiveModel):
+    """PixelRNN over single-channel images ``shape`` (1, H, W) with a pixel ``head``
+    (autoregressive.PixelHead): 7 x 7 mask-A convolution to ``channels`` maps, ``layers``
+    residual Row LSTM or Diagonal BiLSTM layers of ``hidden`` units, then relu, 1 x 1, relu,
+    1 x 1 to the head's parameters."""
+
+    VARIANTS = ("row", "diagonal")
+
+    def __init__(self, shape, head, variant="row", channels=32, hidden=16, layers=2,
+                 kernel_size=3):
+        super().__init__(shape, head)
+        if variant not in self.VARIANTS:
+            raise ValueError(f"PixelRNN variant must be 'row' or 'diagonal', got {variant!r}")
+        if shape[0] != 1:
+            raise ValueError(f"this PixelRNN models single-channel images (its 1 x 1 and "
+                             f"state-to-state convolutions carry no colour masks), got shape "
+                             f"{tuple(shape)}")
+        self.variant = variant
+        self.input_conv = nn.MaskedConv2d(shape[0], channels, 7, "A")
+        if variant == "diagonal":
+            # The features of a pixel behind mask A hold only the pixels before it, so no
+            # feature in row r - 1 holds that row's last pixel, and in the 7 x 7 window only
+            # row r's features at the right edge do: a pixel further left would never see it
+            # (a one-pixel blind spot, which tests/test_pixelrnn.py finds). The first
+            # right-to-left stream reaches only the rows below its input, so it may read
+            # features that include each pixel itself: a second 7 x 7 convolution, mask B.
+            self.input_conv_above = nn.MaskedConv2d(shape[0], channels, 7, "B")
+
+        def lstm():
+            if variant == "row":
+                return RowLSTM(channels, hidden, kernel_size)
+            return DiagonalBiLSTM(channels, hidden)
+
+        self.layers = nn.Sequential(*[ResidualLSTM(lstm(), channels) for _ in range(layers)])
+        self.hidden = nn.Conv2d(channels, channels, 1)
+        self.output = nn.Conv2d(channels, head.out_channels, 1)
+
+    def extra_repr(self):
+        return f"variant={self.variant!r}"
+
+    def network(self, x, y=None):
+        h = self.input_conv(x)
+        layers = list(self.layers)
+        if self.variant == "diagonal" and layers:
+            h = layers.pop(0)(h, self.input_conv_above(x))
+        for layer in layers:
+            h = layer(h)
+        return self.output(self.hidden(h.relu()).relu())
+
+
+# Tested defaults (tests/test_pixelrnn.py trains each briefly; the README lists the full runs).
+DEFAULTS = {
+    "digits": dict(channels=32, hidden=16, layers=2, steps=2000, batch_size=64, lr=2e-3),
+    "mnist5k": dict(channels=32, hidden=16, layers=2, steps=2000, batch_size=32, lr=1e-3),
+}
+OPTIONS = {
+    "channels": (None, "feature maps between the LSTM layers (default 32)"),
+    "hidden": (None, "LSTM units per pixel, per direction (default 16)"),
+    "layers": (None, "residual LSTM layers (default 2)"),
+}
+
+
+def _build(variant):
+    def build(dataset, channels, hidden, layers):
+        size = train_defaults_by_data(DEFAULTS, dataset, model=True)
+        channels = size["channels"] if channels is None else channels
+        hidden = size["hidden"] if hidden is None else hidden
+        layers = size["layers"] if layers is None else layers
+        name = f"pixelrnn-{'row' if variant == 'row' else 'diag'}"
+        check_options(name, dataset, channels=channels, hidden=hidden, layers=layers)
+        if dataset.shape[0] != 1:
+            raise ValueError(f"{name} models single-channel images; dataset {dataset.name!r} "
+                             f"has {dataset.shape[0]} channels")
+        head = PixelHead(dataset.shape[0], dataset.levels)
+        return PixelRNN(dataset.shape, head, variant, channels, hidden, layers)
+    return build
+
+
+register("pixelrnn-row", help="PixelRNN Row LSTM: row-by-row LSTM with 1x3 input-to-state and "
+                              "state-to-state convolutions, residual layers (§2.2)",
+         options=OPTIONS, train=lambda data: train_defaults_by_data(DEFAULTS, data))(_build("row"))
+register("pixelrnn-diag", help="PixelRNN Diagonal BiLSTM: skewed diagonal LSTMs in two "
+                               "directions, no blind spot, residual layers (§2.2)",
+         options=OPTIONS, train=lambda data: train_defaults_by_data(DEFAULTS, data))(
+    _build("diagonal"))
