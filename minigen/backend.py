@@ -4,6 +4,10 @@ Every op computes on raw arrays through ``xp``, the array module of its inputs, 
 runs on both devices. This is the only module that imports cupy, and it does so lazily: minigen
 imports and works without cupy installed.
 """
+import ctypes
+import os
+import sys
+
 import numpy as np
 
 DEVICES = ("cpu", "cuda")
@@ -94,3 +98,31 @@ def is_writable(array):
     """False for read-only views such as the results of broadcast_to."""
     flags = getattr(array, "flags", None)
     return bool(getattr(flags, "writeable", True)) if flags is not None else True
+
+
+def keep_freed_memory():
+    """Ask glibc's allocator to keep freed arrays for reuse instead of returning them to the OS.
+
+    A training step allocates and frees the same few-megabyte activations and gradients every
+    step. By default glibc hands allocations above a threshold straight to the OS (mmap) and
+    takes them back on free, so every new array is fresh memory that the kernel maps and zeroes
+    page by page on first touch: a GroupNorm forward + backward at 64x32x28x28 took 32 ms that
+    way and 15 ms with freed memory kept (the arrays' own arithmetic is about 4 ms). This keeps
+    blocks up to 32 MB (glibc's largest threshold) in the heap and does not trim it, as torch's
+    CPU caching allocator does for its own tensors. The process keeps its peak memory.
+    Set MINIGEN_MALLOC=default to leave the allocator alone. Returns True when it was applied.
+    """
+    if os.environ.get("MINIGEN_MALLOC", "").strip().lower() == "default" \
+            or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):   # not glibc (musl, ...): nothing to tune
+        return False
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    return bool(mallopt(m_mmap_threshold, 32 << 20) and mallopt(m_trim_threshold, 1 << 30)
+                and mallopt(m_top_pad, 64 << 20))
+
+
+keep_freed_memory()

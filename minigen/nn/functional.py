@@ -24,6 +24,7 @@ from .. import backend, creation
 from ..autograd import no_grad
 from ..ops import index as _index
 from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported)
+from ..ops.normalization import group_norm, layer_norm  # noqa: F401  (fused primitives)
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d  # noqa: F401
 from ..ops import reduce as _reduce
 from ..ops.elementwise import as_tensor_like, where
@@ -237,30 +238,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if bias is not None:
         shift = shift + bias
     return input * scale.reshape(shape) + shift.reshape(shape)
-
-
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Normalize over the last len(normalized_shape) dims of each example."""
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
-        else tuple(normalized_shape)
-    k = len(normalized_shape)
-    if input.shape[input.ndim - k:] != normalized_shape:
-        raise ValueError(f"layer_norm: the input's last dims {input.shape[input.ndim - k:]} (shape "
-                         f"{input.shape}) differ from normalized_shape {normalized_shape}")
-    y, _ = _normalize(input, tuple(range(input.ndim - k, input.ndim)), eps)
-    return _affine(y, weight, bias, normalized_shape)
-
-
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
-    """Split the C channels of (N, C, ...) into num_groups groups and normalize each group of
-    each example over its channels and positions."""
-    if input.ndim < 2 or input.shape[1] % num_groups:
-        raise ValueError(f"group_norm: the {input.shape[1] if input.ndim > 1 else 'missing'} "
-                         f"channels of an input of shape {input.shape} cannot be split into "
-                         f"{num_groups} groups")
-    n, c = input.shape[:2]
-    y, _ = _normalize(input.reshape(n, num_groups, -1), (2,), eps)
-    return _affine(y.reshape(input.shape), weight, bias, (1, c) + (1,) * (input.ndim - 2))
 
 
 from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa
