@@ -28,7 +28,8 @@ def test_demo_runs_in_fast_mode_and_writes_a_figure(script, tmp_path):
                    [str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"{script.name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    assert done.returncode == 0, \
+        f"{script.name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     figures = list(tmp_path.rglob("*.png"))
     assert figures, f"{script.name} wrote no .png into MINIGEN_DEMO_OUT ({tmp_path})"
 

@@ -1,0 +1,13 @@
+"""Subtly wrong: the norm runs over the last dim only. On vectors (N, D) that is the same thing;
+on images (N, C, H, W) it penalizes each row of pixels on its own. Loses exactly 'all
+non-batch dims' (2 points)."""
+import minigen as mg
+
+
+def gradient_penalty(critic, real, fake, weight=10.0):
+    n = real.shape[0]
+    eps = mg.rand(n, *([1] * (real.ndim - 1)), dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).detach().requires_grad_(True)
+    (g,) = mg.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    norms = (g * g).sum(dim=-1).sqrt()
+    return weight * ((norms - 1) ** 2).mean()
