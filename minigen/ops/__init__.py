@@ -5,3 +5,4 @@ gradients written in Tensor ops (so they are differentiable again). The plain fu
 them (``add``, ``sum_to``, ``getitem`` ...) turn Python arguments into Tensors and check them.
 """
 from . import shape, elementwise, reduce, index, linalg  # noqa: F401  (order matters: shape first)
+from .reversal import GradientReversalOp, gradient_reversal  # noqa: F401  (lecture §5.5, DANN)
