@@ -59,11 +59,10 @@ def derangement(n, seed=UNPAIRED_SEED):
         raise ValueError(f"a derangement needs at least 2 elements, got n={n}")
     rng = np.random.default_rng(seed)
     sigma = rng.permutation(n)
-    fixed = np.flatnonzero(sigma == np.arange(n))
-    for i in fixed:        # swap each fixed point with a neighbour: neither stays fixed
-        j = (i + 1) % n
-        sigma[i], sigma[j] = sigma[j], sigma[i]
-    assert not np.any(sigma == np.arange(n))
+    for i in range(n):
+        if sigma[i] == i:  # swap with a neighbour: neither is fixed afterwards (sigma[j] != i)
+            j = (i + 1) % n
+            sigma[i], sigma[j] = sigma[j], sigma[i]
     return sigma
 
 
