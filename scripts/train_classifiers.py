@@ -1,6 +1,6 @@
 """Train the feature classifiers of minigen's image metrics and ship their weights.
 
-For each of mnist5k and digits: train the DigitClassifier of minigen/metrics/classifier.py on the
+For each of mnist5k and digits (and the CycleGAN targets mnist5k-inverted, mnist5k-bold): train the DigitClassifier of minigen/metrics/classifier.py on the
 train split (cross-entropy, Adam, cosine learning-rate decay, images shifted at random by up to
 ``shift`` pixels each step), evaluate it on the test split, compute the real-vs-real floors of the
 metrics in its feature space for every dataset that uses it (classifier.CLASSIFIER_OF), and save
@@ -13,7 +13,7 @@ The schedule is fixed in advance (no early stopping, nothing chosen by test accu
 split stays a clean estimate. Same seed, same machine: same weights.
 
 Usage:
-    python scripts/train_classifiers.py                  # both
+    python scripts/train_classifiers.py                  # all four
     python scripts/train_classifiers.py --only digits    # one
     python scripts/train_classifiers.py --out /tmp/w     # elsewhere (the tests read the default)
 """
@@ -36,17 +36,21 @@ from minigen.metrics import classifier  # noqa: E402
 SETTINGS = {
     "mnist5k": {"epochs": 15, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "shift": 2},
     "digits": {"epochs": 25, "batch_size": 32, "lr": 2e-3, "weight_decay": 1e-4, "shift": 1},
+    # the CycleGAN targets: mnist5k's settings; the inverted page is white, so shifts uncover white
+    "mnist5k-inverted": {"epochs": 15, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
+                         "shift": 2, "background": 1.0},
+    "mnist5k-bold": {"epochs": 15, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "shift": 2},
 }
 
 
-def random_shift(x, max_shift, rng):
+def random_shift(x, max_shift, rng, background=-1.0):
     """Each image of ``x`` (N, C, H, W) moved by its own (dy, dx), uniform in [-max_shift,
-    max_shift]; the uncovered border is background (-1, black)."""
+    max_shift]; the uncovered border is ``background`` (-1, black, unless the page is white)."""
     if max_shift == 0:
         return x
     n, c, h, w = x.shape
     s = max_shift
-    padded = np.pad(x, ((0, 0), (0, 0), (s, s), (s, s)), constant_values=-1.0)
+    padded = np.pad(x, ((0, 0), (0, 0), (s, s), (s, s)), constant_values=background)
     views = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(2, 3))
     dy, dx = rng.integers(0, 2 * s + 1, size=(2, n))  # views[:, :, dy, dx] is shifted by s - dy
     return np.ascontiguousarray(views[np.arange(n), :, dy, dx])
@@ -73,7 +77,8 @@ def train(name, seed, log=print):
         total, correct = 0.0, 0
         for lo in range(0, len(order), batch):
             idx = order[lo:lo + batch]
-            x = mg.tensor(random_shift(train_set.x[idx], settings["shift"], rng))
+            x = mg.tensor(random_shift(train_set.x[idx], settings["shift"], rng,
+                                       settings.get("background", -1.0)))
             y = mg.tensor(y_all[idx])
             logits = model(x)
             loss = F.cross_entropy(logits, y)

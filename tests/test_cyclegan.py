@@ -108,3 +108,15 @@ def test_short_run_lowers_the_cycle_error_of_held_out_images():
     losses = [trainer.train_step()["cycle"] for _ in range(40)]
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
     assert cycle_error() < 0.7 * before
+
+
+@pytest.mark.parametrize("name", ["mnist5k-inverted", "mnist5k-bold"])
+def test_shipped_target_domain_classifier_reads_its_domain_as_stored(name):
+    """The judge of class_accuracy: its own classifier (scripts/train_classifiers.py), at least
+    97% on the test split, the number stored with the weights."""
+    from minigen.metrics import classifier
+    judge = classifier.for_dataset(name)
+    test = data.load(name, "test")
+    accuracy = float(np.mean(judge.predict(test.x) == test.y))
+    assert accuracy >= 0.97
+    assert accuracy == pytest.approx(classifier.stored_floors(name)["test_accuracy"], abs=1e-9)

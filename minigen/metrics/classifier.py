@@ -32,13 +32,14 @@ Public API (images are arrays (N, C, H, W) in [-1, 1], NumPy, CuPy or Tensors):
     class_probs(x, dataset)    (N, K) float64 NumPy array of p(y|x), rows summing to 1
     fid_floor(dataset), kid_floor(dataset)
 
-Which datasets have a classifier: ``mnist5k`` and ``digits``, each its own. No other name is
+Which datasets have a classifier: ``mnist5k`` and ``digits``, each its own, and the CycleGAN
+targets ``mnist5k-inverted`` and ``mnist5k-bold``, each its own too (trained the same way; they
+judge whether a translation into that domain kept the digit, lecture §5.4). No other name is
 mapped to them, since a feature space only means something for images the network reads well:
-``mnist5k-inverted`` (dark on light) and ``mnistm5k`` (colour) are not what the mnist5k network has
-seen, ``mnist5k-bold`` (the same digits, a wider pen) it classifies with only 93% accuracy (97-99%
-is the bar), and a folder ``mnist:PATH`` may hold Fashion-MNIST as well as MNIST. For full MNIST,
-call ``load_classifier("mnist5k")`` explicitly and compute the floor on your own splits with
-``real_data_scores``.
+``mnistm5k`` (colour) is not what the mnist5k network has seen (and DANN's point is that a
+network trained on mnist5k reads it badly), and a folder ``mnist:PATH`` may hold Fashion-MNIST as
+well as MNIST. For full MNIST, call ``load_classifier("mnist5k")`` explicitly and compute the
+floor on your own splits with ``real_data_scores``.
 """
 import functools
 import os
@@ -60,6 +61,8 @@ WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights"
 CLASSIFIER_OF = {
     "mnist5k": "mnist5k",
     "digits": "digits",
+    "mnist5k-inverted": "mnist5k-inverted",
+    "mnist5k-bold": "mnist5k-bold",
 }
 
 # The architectures of the shipped classifiers; the weights files store theirs, so these are only
@@ -70,6 +73,7 @@ ARCHITECTURES = {
     "digits": {"image_shape": [1, 8, 8], "channels": [32, 64, 64], "pool": [False, True, True],
                "feature_dim": 64, "num_classes": 10, "dropout": 0.3},
 }
+ARCHITECTURES["mnist5k-inverted"] = ARCHITECTURES["mnist5k-bold"] = ARCHITECTURES["mnist5k"]
 
 BATCH = 500  # images per forward pass in features() / class_probs()
 
@@ -168,7 +172,7 @@ def build(architecture):
 
 
 def weights_path(name):
-    """The path of the shipped weights file of classifier ``name`` ('mnist5k' or 'digits')."""
+    """The path of the shipped weights file of classifier ``name`` (a value of CLASSIFIER_OF)."""
     return os.path.join(WEIGHTS_DIR, f"{name}_classifier.npz")
 
 

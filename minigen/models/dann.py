@@ -36,6 +36,7 @@ split (target_accuracy, source_only_accuracy), the source accuracy, and domain_a
 accuracy of G_d on the test splits (0.5: the features do not tell the domains apart).
 """
 import math
+import os
 
 import numpy as np
 
@@ -49,6 +50,7 @@ from . import register
 from .base import ClassifierModel, GenerativeModel
 
 UNPAIRED_SEED = 55   # the lecture's slide of domain adaptation
+FEATURES = "features.png"
 
 
 def derangement(n, seed=UNPAIRED_SEED):
@@ -196,6 +198,13 @@ class DANN(ClassifierModel, GenerativeModel):
                 "source_only_accuracy": accuracy(self.source_only, target),
                 "source_only_source_accuracy": accuracy(self.source_only, source),
                 "domain_accuracy": self.domain_accuracy(source.x, target.x)}
+
+    def figures(self, run_dir, dataset):
+        """features.png: PCA of G_f features of test images of both domains, before (the
+        source-only network) and after adaptation."""
+        source, target = data.load_pair(dataset.name, "test")
+        plot_feature_pca(self, source.x, target.x, os.path.join(run_dir, FEATURES))
+        return [FEATURES]
 
     def features(self, x, adapted=True):
         """G_f(x) of the DANN network (or of the source-only baseline) as a NumPy array."""

@@ -37,6 +37,7 @@ The tricks of the paper, each in a few lines below:
                       layer relative to its weights
 """
 import math
+import os
 
 import numpy as np
 
@@ -50,6 +51,7 @@ from .adversarial import critic_loss, gradient_penalty, step_player, wasserstein
 from .base import AdversarialModel, GenerativeModel, SamplingModel
 
 PHASES_PER_GROWTH = 2      # fade, stabilize
+STAGES = "stages.png"
 
 
 # ---------------------------------------------------------------------------- the three tricks
@@ -331,6 +333,11 @@ class ProGAN(SamplingModel, AdversarialModel, GenerativeModel):
         for _ in range(self.stages - 1 - stage):
             x = upsample(x)
         return x.data.clip(-1.0, 1.0)
+
+    def figures(self, run_dir, dataset):
+        """stages.png: the fixed z's samples as each stage ended, one row per resolution."""
+        plot_stage_samples(self, os.path.join(run_dir, STAGES))
+        return [STAGES]
 
     def stage_samples(self):
         """The samples of the fixed z at the end of each stage: a list of arrays, one per
