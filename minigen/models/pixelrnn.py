@@ -33,7 +33,7 @@ in 1 x 1 convolutions to the per-pixel distribution of minigen/models/autoregres
 """
 from minigen import creation, nn
 from minigen.nn import functional as F
-from minigen.ops.index import stack
+from minigen.ops.index import cat, stack
 from minigen.ops.lstm import lstm_gates, unbind
 
 from . import register
@@ -60,6 +60,19 @@ def unskew(x, width):
                          f"{width + h - 1} columns, got shape {tuple(x.shape)}")
     flat = F.pad(x.reshape(n, ch, h * skewed), (0, h))
     return flat.reshape(n, ch, h, width + h)[:, :, :, :width]
+
+
+def kernel_matrix(weight):
+    """A convolution kernel (out, in, kH, kW) with one of kH, kW equal to 1, as the matrix
+    (out, k * in) that multiplies the k shifted copies of a line of states stacked along the
+    channels (shift t in block t).
+
+    The state-to-state convolutions run once per step on one row or diagonal; written as one
+    matrix product they cost a fraction of a convolution's unfolding, forward and backward.
+    """
+    out, channels = weight.shape[:2]
+    k = weight.shape[2] * weight.shape[3]
+    return weight.reshape(out, channels, k).permute(0, 2, 1).reshape(out, k * channels)
 
 
 def scan(x_gates, dim, state_to_state):
@@ -96,11 +109,16 @@ class RowLSTM(nn.Module):
         self.state_to_state = nn.Conv2d(hidden, 4 * hidden, (1, kernel_size),
                                         padding=(0, kernel_size // 2), bias=False)
 
-    def _state_to_state(self, h):            # h (N, hidden, W) of the row above
-        return self.state_to_state(h.unsqueeze(2)).squeeze(2)
-
     def forward(self, x):
-        return scan(self.input_to_state(x), 2, self._state_to_state)
+        k = self.state_to_state.kernel_size[1]
+        half, width = k // 2, x.shape[3]
+        weight = kernel_matrix(self.state_to_state.weight)
+
+        def state_to_state(h):           # h (N, hidden, W) of the row above
+            padded = F.pad(h, (half, half))
+            return weight @ cat([padded[:, :, t:t + width] for t in range(k)], 1)
+
+        return scan(self.input_to_state(x), 2, state_to_state)
 
 
 class DiagonalLSTM(nn.Module):
@@ -118,14 +136,17 @@ class DiagonalLSTM(nn.Module):
         self.input_to_state = nn.Conv2d(in_channels, 4 * hidden, 1)
         self.state_to_state = nn.Conv2d(hidden, 4 * hidden, (2, 1), bias=False)
 
-    def _state_to_state(self, h):            # h (N, hidden, H): the previous diagonal
-        above = F.pad(h.unsqueeze(3), (0, 0, 1, 0))           # row r - 1 beside row r
-        return self.state_to_state(above).squeeze(3)
-
     def forward(self, x):
+        height = x.shape[2]
+        weight = kernel_matrix(self.state_to_state.weight)
+
+        def state_to_state(h):           # h (N, hidden, H): the previous diagonal
+            above = F.pad(h, (1, 0))[:, :, :height]          # row r - 1 beside row r
+            return weight @ cat([above, h], 1)
+
         # the 1 x 1 convolution commutes with the skew; applied first, it sees W columns, not
         # W + H - 1
-        h = scan(skew(self.input_to_state(x)), 3, self._state_to_state)
+        h = scan(skew(self.input_to_state(x)), 3, state_to_state)
         return unskew(h, x.shape[3])
 
 
