@@ -40,8 +40,10 @@ class Tensor:
     def __init__(self, data, requires_grad=False):
         # NumPy scalars (what NumPy returns for 0-d results) become 0-d arrays: they have no
         # memory to change in place and would break .data[...] = and .zero_()
+        # (CuPy arrays before v14 have no __array_namespace__, hence the explicit check)
         if type(data) is not np.ndarray and (isinstance(data, np.generic) or not (
-                isinstance(data, np.ndarray) or hasattr(data, "__array_namespace__"))):
+                isinstance(data, np.ndarray) or hasattr(data, "__array_namespace__")
+                or backend.is_cupy_array(data))):
             data = np.asarray(data)
         self.data = data
         self.grad = None
