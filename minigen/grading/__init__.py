@@ -112,7 +112,7 @@ class Grader(GraderBase):
 
     def blind_spot(self, net, input_shape, reference=None, pixel=None, points=1,
                    name="receptive field", time_limit=None, visibility=None):
-        """The output at ``pixel`` (default the centre) sees the same input pixels as the
+        """Every output pixel (or only ``pixel``) sees the same input pixels as the
         ``reference`` network (blind spot included); without one, every earlier pixel."""
         return self.run_check(name, points, lambda: check_receptive_field(
             _build(net), input_shape, None if reference is None else _build(reference), pixel),

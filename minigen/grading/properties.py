@@ -4,7 +4,7 @@ autoregressive networks (§2.3)   dependency_map(net, shape, pixel): which input
     at ``pixel`` depends on, from the Jacobian (exact zeros, several random inputs); drawn as text
     with ``x`` for the pixel, ``o`` for a pixel it sees and ``.`` for one it does not (``X``: it
     sees itself). Causality: no output sees its own pixel or a later one in raster order. Blind
-    spot: the map equals the reference network's (or covers every earlier pixel).
+    spot: every pixel's map equals the reference network's (or covers every earlier pixel).
 gradient penalty (§5.2)          lambda E (||grad_x_hat f(x_hat)||_2 - 1)^2, norm over all
     non-batch dims. With real == fake the interpolate x_hat is the batch itself whatever eps was
     drawn, so the value can be compared exactly with the reference's.
@@ -12,7 +12,8 @@ DDPM (§6.1)                      x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_b
     example, and the loss || eps - eps_theta(x_t, t) ||^2 (mean), on the same t and eps.
 ELBO (§3.6)                      E_q log p(x|z) - KL(q(z|x) || N(0, I)) with z = mu + exp(logvar/2)
     eps on a given eps (Bernoulli decoder logits, Gaussian encoder): the same number as the
-    reference, and gradients that reach mu and logvar through the sample.
+    reference (minigen's VAE on the same eps), and gradients that reach mu and logvar through
+    the sample.
 GAN step (§4.5)                  one step of one player leaves the other player's parameters and
     their .grad exactly as they were, and is the reference's SGD step on the reference loss.
 """
@@ -96,25 +97,27 @@ def check_causal(net, input_shape):
 
 
 def check_receptive_field(net, input_shape, reference=None, pixel=None):
-    """The output at ``pixel`` sees exactly what the reference network's does (blind spot
-    included); without a reference, every earlier pixel (no blind spot)."""
+    """Each output pixel (or only ``pixel``, (row, col)) sees exactly the input pixels that the
+    reference network's does (blind spot included); without a reference, every earlier pixel
+    (no blind spot). A failure draws the map of the pixel that differs most."""
     _, h, w = input_shape
-    i, j = (h // 2, w // 2) if pixel is None else pixel
-    p = i * w + j
-    got = jacobian_support(net, input_shape)[p]
+    got = jacobian_support(net, input_shape)
     if reference is None:
-        want = np.arange(h * w) < p
+        want = np.tril(np.ones((h * w, h * w), dtype=bool), -1)     # q < p: the whole past
         label = "every earlier pixel (no blind spot)"
     else:
-        want = jacobian_support(reference, input_shape)[p]
+        want = jacobian_support(reference, input_shape)
         label = "the reference network"
-    if not np.array_equal(got, want):
-        extra = np.nonzero(got & ~want)[0]
-        missing = np.nonzero(want & ~got)[0]
+    pixels = range(h * w) if pixel is None else [pixel[0] * w + pixel[1]]
+    wrong = [p for p in pixels if not np.array_equal(got[p], want[p])]
+    if wrong:
+        p = max(wrong, key=lambda p: int((got[p] != want[p]).sum()))
+        missing, extra = int((want[p] & ~got[p]).sum()), int((got[p] & ~want[p]).sum())
         raise CheckFailed(
-            f"the output at pixel {(i, j)} sees a different set of pixels than {label}: "
-            f"{len(missing)} missing, {len(extra)} extra.\nstudent:\n{draw_map(got, p, w)}\n"
-            f"expected:\n{draw_map(want, p, w)}")
+            f"{len(wrong)} of {len(pixels)} output pixels see a different set of input pixels "
+            f"than {label}; the output at pixel {divmod(p, w)} misses {missing} and has "
+            f"{extra} extra.\nstudent:\n{draw_map(got[p], p, w)}\n"
+            f"expected:\n{draw_map(want[p], p, w)}")
 
 
 # ----------------------------------------------------------------------------- gradient penalty
@@ -299,14 +302,16 @@ class DiffusionCheck:
 # ----------------------------------------------------------------------------- ELBO
 
 def reference_elbo(x, mu, logvar, eps, decode):
-    """log p(x | z) - KL(N(mu, exp(logvar)) || N(0, I)) per example, z = mu + exp(logvar/2) eps,
-    p(x | z) Bernoulli with logits decode(z) (lecture §3.6)."""
-    z = mu + (0.5 * logvar).exp() * eps
-    logits = decode(z)
+    """log p(x | z) - KL(q(z|x) || N(0, I)) per example with z = mu + exp(logvar/2) eps, built
+    from the pieces minigen's VAE uses (minigen.distributions, lecture §3.6): q = N(mu,
+    exp(logvar)), p(x | z) Bernoulli with logits decode(z), x in {0, 1}."""
+    from ..distributions import Bernoulli, Normal, kl_divergence
+    from ..models.vae import standard_normal
+    q = Normal.from_logvar(mu, logvar)
+    z = mu + q.scale * eps                      # q.rsample() with this eps
     n = x.shape[0]
-    log_px = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").reshape(n, -1).sum(1)
-    kl = 0.5 * (mu * mu + logvar.exp() - 1.0 - logvar).sum(dim=1)
-    return log_px - kl
+    log_px = Bernoulli(decode(z)).log_prob(x).reshape(n, -1).sum(dim=1)
+    return log_px - kl_divergence(q, standard_normal(mu)).sum(dim=1)
 
 
 class ElboCheck:
