@@ -134,7 +134,8 @@ for ax, (name, options) in zip(axes, [(f"DDPM-{T}", {}),
     x = toy_model.sample(2000, **options)
     seconds = time.perf_counter() - start
     cover = mode_coverage(x, toy.centers, toy.sigma)
-    rows.append(f"{name:9s} {seconds:6.1f} s   {cover}")
+    rows.append(f"{name:9s} {seconds:6.1f} s   {cover['modes_covered']}/{cover['num_modes']} "
+                f"modes, {cover['hq_fraction']:.1%} of the samples within 3 sigma of a mode")
     ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.4)
     ax.set_title(f"{name}: {seconds:.1f} s")
     ax.set_aspect("equal")

@@ -91,4 +91,6 @@ with mg.no_grad():
 data_ll = ring8_log_prob(ring_test.x.astype(np.float64)).mean()
 print(f"test log-likelihood: true density {data_ll:.2f} nats, Gaussian {model_ll:.2f} nats, "
       f"so KL(p_data || p_model) is about {data_ll - model_ll:.2f} nats")
-print("mode coverage of 2000 samples:", mode_coverage(samples, ring_test.centers, ring_test.sigma))
+cover = mode_coverage(samples, ring_test.centers, ring_test.sigma)
+print(f"2000 samples: {cover['modes_covered']}/{cover['num_modes']} modes covered, "
+      f"{cover['hq_fraction']:.1%} within 3 sigma of a mode")
