@@ -194,3 +194,10 @@ def test_extra_metrics_give_the_iwae_bound_and_nll_as_its_negative():
     assert metrics["nll_nats"] == -metrics["iwae"] and metrics["iwae_k"] == 20
     np.testing.assert_allclose(metrics["bits_per_dim"], metrics["nll_nats"] / (64 * np.log(2)))
     assert metrics["iwae"] > elbo
+
+
+def test_figures_hook_writes_reconstructions_interpolation_and_latent_map(tmp_path):
+    model = models.create("vae", "digits-binary", hidden=16)
+    written = model.figures(str(tmp_path), datasets.load("digits-binary", "train"))
+    assert written == ["reconstructions.png", "interpolation.png", "latent.png"]
+    assert all((tmp_path / name).stat().st_size > 0 for name in written)

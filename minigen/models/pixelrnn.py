@@ -232,8 +232,11 @@ class PixelRNN(AutoregressiveModel):
 
 
 # Tested defaults (tests/test_pixelrnn.py trains each briefly; the README lists the full runs).
+# On the 1,497 binarized training digits the NLL of a held-out part of the train split is
+# lowest near 500 steps (Row LSTM: 23.9 nats at 500, 24.4 at 1,000, 27.3 at 2,000 while the
+# training NLL keeps falling to 18.9), so the digits default stops there.
 DEFAULTS = {
-    "digits": dict(channels=32, hidden=16, layers=2, steps=2000, batch_size=64, lr=2e-3),
+    "digits": dict(channels=32, hidden=16, layers=2, steps=500, batch_size=64, lr=2e-3),
     "mnist5k": dict(channels=32, hidden=16, layers=2, steps=2000, batch_size=32, lr=1e-3),
 }
 OPTIONS = {

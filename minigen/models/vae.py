@@ -240,6 +240,28 @@ class VAE(LatentVariableModel, SamplingModel, GenerativeModel):
         draw = p.sample()
         return draw.clamp(-1.0, 1.0).data
 
+    def figures(self, run_dir, dataset):
+        """The run's pictures of a VAE (the end-of-run hook): reconstructions.png (test images,
+        their reconstructions below), interpolation.png (decoder means between the codes of
+        two test images, one pair per row) and latent.png (the codes mu of the test images
+        by label)."""
+        import os
+        from minigen import data as datasets
+        test = datasets.load(dataset.name, "test")
+        device = self.decoder_device()
+        x = mg.tensor(test.x[:500], device=device)
+        with mg.no_grad():
+            x_hat = backend.to_numpy(self.reconstruct(x[:10]))
+            path = backend.to_numpy(self.interpolate(x[:6], x[6:12], steps=10))
+            mu = backend.to_numpy(self.encode(x)[0].data)
+        _save_grid(np.concatenate([test.x[:10], x_hat]), 10,
+                   os.path.join(run_dir, FIGURES[0]), "test images (top), reconstructions")
+        _save_grid(path.reshape(-1, *self.shape), 10, os.path.join(run_dir, FIGURES[1]),
+                   "decoder means from mu(x_a) to mu(x_b)")
+        _save_latent(mu, None if test.y is None else test.y[:500],
+                     os.path.join(run_dir, FIGURES[2]))
+        return list(FIGURES)
+
     def decoder_device(self):
         return next(iter(self.decoder.parameters())).device
 
@@ -258,6 +280,44 @@ class VAE(LatentVariableModel, SamplingModel, GenerativeModel):
                 for s in t]
         xp = backend.get_array_module(rows[0])
         return xp.stack(rows, axis=1)
+
+
+FIGURES = ("reconstructions.png", "interpolation.png", "latent.png")
+
+
+def _save_grid(images, ncols, path, title):
+    """A grid of images in [-1, 1] (ncols per row) with a title, written to ``path``."""
+    from minigen.train.plots import _figure, image_grid   # drawing is the run's business
+    grid = image_grid(images, ncols)
+    figure = _figure(0.4 + grid.shape[1] * 6.0 / max(grid.shape), 0.6 + grid.shape[0] * 6.0 /
+                     max(grid.shape))
+    ax = figure.add_subplot(1, 1, 1)
+    ax.imshow(grid[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+    figure.tight_layout()
+    figure.savefig(path)
+
+
+def _save_latent(mu, labels, path):
+    """mu of the test images coloured by label: the plane itself for a 2-D latent, else the
+    first two principal components of mu."""
+    from minigen.train.plots import _figure
+    what = ("mu_1", "mu_2")
+    if mu.shape[1] > 2:
+        centred = mu - mu.mean(0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        mu, what = centred @ vt[:2].T, ("principal component 1 of mu", "principal component 2")
+    figure = _figure(5.8, 5.0)
+    ax = figure.add_subplot(1, 1, 1)
+    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap="tab10", s=6)
+    ax.set_xlabel(what[0])
+    ax.set_ylabel(what[1])
+    ax.set_title("codes mu(x) of the test images, by label")
+    if labels is not None:
+        figure.colorbar(points, ax=ax, label="label")
+    figure.tight_layout()
+    figure.savefig(path)
 
 
 # Tested defaults by image size. With 1,497 (digits) or 4,500 (mnist5k) training images the
