@@ -22,7 +22,9 @@ What is counted, so that the rows add up to the wall time:
 - outside ops: everything else in the profiled code, e.g. Python in the model's forward, the
   optimizer's update on raw arrays, data loading.
 
-Times are wall-clock per measured step (``steps``). On a GPU the profiler waits for the device at
+Times are per measured step (``steps``), wall-clock by default; ``clock="cpu"`` counts this
+process's CPU time instead (on a machine shared with other jobs, the time this process was
+actually running; with several BLAS threads it adds up their time). On a GPU the profiler waits for the device at
 the end of each op, so the times are the ops' own, not the launch of asynchronous kernels (and
 the profiled code runs slower than without it).
 
@@ -42,7 +44,11 @@ _Row = collections.namedtuple("_Row", "op shapes forward_calls forward_s backwar
 class Profile:
     """Collects op timings while active (a context manager); ``table()`` prints them."""
 
-    def __init__(self):
+    def __init__(self, clock="wall"):
+        if clock not in _CLOCKS:
+            raise ValueError(f"profile: clock must be 'wall' or 'cpu', got {clock!r}")
+        self.clock = clock
+        self._now = _CLOCKS[clock]
         self.calls = collections.defaultdict(int)    # (op, shapes, phase) -> calls
         self.seconds = collections.defaultdict(float)
         self.wall_s = 0.0
@@ -79,12 +85,12 @@ class Profile:
 
         Function.apply = classmethod(profiled_apply)
         autograd.run_backward = profiled_walk
-        self._start = time.perf_counter()
+        self._start = self._now()
         return self
 
     def __exit__(self, *exc):
         _synchronize()
-        self.wall_s += time.perf_counter() - self._start
+        self.wall_s += self._now() - self._start
         Function.apply = self._saved_apply
         autograd.run_backward = self._saved_walk
         for cls, original in self._patched.items():
@@ -136,7 +142,8 @@ class Profile:
         width = max([len(_label(r, by_shape)) for r in rows] + [len("outside ops")]) + 2
         head = (f"{'op':<{width}}{'fwd calls':>10}{'fwd ms':>10}{'bwd calls':>10}{'bwd ms':>10}"
                 f"{'total ms':>10}{'%':>7}")
-        lines = [f"minigen profile: {self.steps} step(s), ms per step", head, "-" * len(head)]
+        clock = "wall-clock" if self.clock == "wall" else "CPU"
+        lines = [f"minigen profile: {self.steps} step(s), {clock} ms per step", head, "-" * len(head)]
         for r in rows:
             total = r.forward_s + r.backward_s
             lines.append(f"{_label(r, by_shape):<{width}}{_count(r.forward_calls):>10}"
@@ -168,11 +175,11 @@ class _Region:
 
     def __enter__(self):
         self.profile._depth += 1
-        self.start = time.perf_counter()
+        self.start = self.profile._now()
 
     def __exit__(self, *exc):
         _synchronize()
-        elapsed = time.perf_counter() - self.start
+        elapsed = self.profile._now() - self.start
         profile = self.profile
         profile._depth -= 1
         profile.calls[self.key] += 1
@@ -181,13 +188,15 @@ class _Region:
 
 
 _active = [None]
+_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
-def profile(fn=None, *args, steps=1, warmup=0, **kwargs):
+def profile(fn=None, *args, steps=1, warmup=0, clock="wall", **kwargs):
     """Profile minigen's ops. ``profile()`` returns a context manager; ``profile(fn, *args,
     steps=S, warmup=W, **kwargs)`` calls fn W times unmeasured (first calls pay for allocations),
-    then S times measured, and returns the Profile, whose ``table()`` gives ms per call of fn."""
-    prof = Profile()
+    then S times measured, and returns the Profile, whose ``table()`` gives ms per call of fn.
+    ``clock`` is 'wall' (time.perf_counter) or 'cpu' (time.process_time)."""
+    prof = Profile(clock)
     if fn is None:
         return prof
     if steps < 1 or warmup < 0:

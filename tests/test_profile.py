@@ -80,6 +80,16 @@ def test_profile_keeps_second_order_gradients_working():
     assert any(r.backward_calls for r in prof.rows())
 
 
+def test_cpu_clock_counts_this_process_only():
+    import time
+    with mg.profile(clock="cpu") as prof:
+        time.sleep(0.2)                 # waiting is no CPU time
+        _conv_step()
+    assert prof.wall_s < 0.15 and "CPU ms per step" in prof.table()
+    with pytest.raises(ValueError, match="clock must be"):
+        mg.profile(clock="gpu")
+
+
 def test_profiles_do_not_nest_and_bad_steps_are_refused():
     with mg.profile():
         with pytest.raises(RuntimeError, match="already running"):
