@@ -92,6 +92,15 @@ def torch_step(torch, x, w, b, g):
     return step
 
 
+def sgemm_rate(repeats=5, size=2048):
+    """NumPy's float32 matrix product in GFLOP/s on a large square product (the ceiling that an
+    im2col + GEMM convolution can reach), median over the repeats."""
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal((size, size)).astype(np.float32) for _ in range(2))
+    a @ b
+    return 2 * size ** 3 / statistics.median(timed(lambda: a @ b, repeats)) / 1e9
+
+
 def memory_peak(step):
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
@@ -220,6 +229,13 @@ def main(args):
     print(f"torch:   median {1e3 * ref:7.1f} ms/iter   min {1e3 * min(t_theirs):7.1f} ms")
     print(f"ratio minigen/torch: {mine / ref:.2f} (median), "
           f"{min(t_ours) / min(t_theirs):.2f} (min)")
+    # forward, input gradient and weight gradient: three products of 2 N H W C_out C_in 9 flops
+    flops = 3 * 2 * n * s * s * c * c * 9
+    rate = sgemm_rate()
+    print(f"sgemm ceiling: {rate:.0f} GFLOP/s; the iteration is {flops / 1e9:.1f} GFLOP, "
+          f"{1e3 * flops / rate / 1e9:.0f} ms at the ceiling; minigen reaches "
+          f"{flops / mine / 1e9:.0f} GFLOP/s = {100 * flops / mine / 1e9 / rate:.0f}% of it, "
+          f"torch {flops / ref / 1e9:.0f} GFLOP/s")
     peak = memory_peak(ours)
     print(f"minigen memory peak of one iteration: {peak / 2**20:.1f} MiB above the inputs "
           f"(input x: {arrays[0].nbytes / 2**20:.1f} MiB)")

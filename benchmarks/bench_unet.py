@@ -1,7 +1,9 @@
 """Benchmark: DDPM's U-Net (minigen/models/unet.py) in minigen against a torch twin, in one run.
 
     python benchmarks/bench_unet.py --threads 1            mnist5k's default U-Net, 28x28
+    python benchmarks/bench_unet.py --threads 2
     python benchmarks/bench_unet.py --data digits --threads 1
+    python benchmarks/bench_unet.py --threads 1 --profile  also minigen's op table of the step
 
 The torch twin below has the same modules under the same names, so it loads minigen's weights
 through its state_dict; the benchmark first checks that both networks give the same eps_theta
@@ -12,12 +14,20 @@ shared machine hits both (median over the repeats):
              and Adam's update
     sample   one network call without gradients at the sampling batch size (500 images), the
              unit of cost of DDPM-1000 (1,000 calls per batch) and DDIM-50 (50 calls)
+
+Each is timed by the wall clock and by this process's CPU time (time.process_time): on a
+machine shared with other jobs the wall clock also counts the time the process waited for a core,
+the CPU time only the time it ran (with several threads it adds theirs up). The peak memory of
+the training step is measured for each framework in a fresh process: the peak resident size
+while taking training steps, above the resident size once the model and optimizer were built.
 """
 import argparse
 import json
 import math
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -29,6 +39,10 @@ def parse_args():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS and torch threads (default: NumPy's BLAS default)")
+    parser.add_argument("--profile", action="store_true",
+                        help="print minigen's op profile of the training step (CPU time)")
+    parser.add_argument("--memory-of", choices=["minigen", "torch"], default=None,
+                        help=argparse.SUPPRESS)   # the child process of the memory measurement
     return parser.parse_args()
 
 
@@ -161,10 +175,8 @@ def check_agreement(torch, model, twin, x, t):
     np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-3, atol=1e-3)
 
 
-def main(args):
-    import torch
-    threads, blas = blas_info()
-    torch.set_num_threads(threads)
+def setup(args, torch):
+    """The model, its torch twin (agreement checked), both training steps and sampling calls."""
     dataset = datasets.load(args.data, "train")
     mg.manual_seed(0)
     model = models.create("ddpm", dataset)
@@ -214,24 +226,72 @@ def main(args):
         with torch.no_grad():
             twin(torch.from_numpy(xs), torch.from_numpy(ts))
 
-    result = {"data": args.data, "threads": threads, "blas": blas,
-              "parameters": sum(p.numel() for p in model.parameters()),
-              "train_batch": train["batch_size"], "sample_batch": args.sample_batch}
-    for name, pair in (("train_step", (mg_train, th_train)), ("sample_call", (mg_sample,
-                                                                              th_sample))):
-        times = ([], [])
+    info = {"data": args.data, "parameters": sum(p.numel() for p in model.parameters()),
+            "train_batch": train["batch_size"], "sample_batch": args.sample_batch}
+    return info, {"train_step": (mg_train, th_train), "sample_call": (mg_sample, th_sample)}
+
+
+def _resident_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_child(args):
+    """Peak resident memory of training steps above the built model, for one framework."""
+    import torch
+    threads, _ = blas_info()
+    torch.set_num_threads(threads)
+    _, pairs = setup(args, torch)
+    step = pairs["train_step"][0 if args.memory_of == "minigen" else 1]
+    base = _resident_bytes()
+    for _ in range(3):
+        step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"peak_mib": round(max(peak - base, 0) / 2 ** 20, 1)}))
+
+
+def peak_memory(args, framework):
+    argv = [sys.executable, os.path.abspath(__file__), "--data", args.data, "--sample-batch",
+            str(args.sample_batch), "--memory-of", framework]
+    if args.threads is not None:
+        argv += ["--threads", str(args.threads)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["peak_mib"]
+
+
+def main(args):
+    import torch
+    threads, blas = blas_info()
+    torch.set_num_threads(threads)
+    info, pairs = setup(args, torch)
+    result = dict(info, threads=threads, blas=blas,
+                  openblas_coretype=os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+                  load_average=round(os.getloadavg()[0], 2), cores=os.cpu_count())
+    for name, pair in pairs.items():
+        wall, cpu = ([], []), ([], [])
         for fn in pair:          # warm-up: first calls pay for allocations
             fn()
         for _ in range(args.repeats):
-            for fn, out in zip(pair, times):
-                start = time.perf_counter()
+            for i, fn in enumerate(pair):
+                start, start_cpu = time.perf_counter(), time.process_time()
                 fn()
-                out.append(time.perf_counter() - start)
-        mg_s, th_s = statistics.median(times[0]), statistics.median(times[1])
-        result[name] = {"minigen_s": round(mg_s, 4), "torch_s": round(th_s, 4),
-                        "ratio": round(mg_s / th_s, 2)}
+                wall[i].append(time.perf_counter() - start)
+                cpu[i].append(time.process_time() - start_cpu)
+        entry = {}
+        for clock, times in (("wall", wall), ("cpu", cpu)):
+            mine, ref = statistics.median(times[0]), statistics.median(times[1])
+            entry[clock] = {"minigen_s": round(mine, 4), "torch_s": round(ref, 4),
+                            "ratio": round(mine / ref, 2)}
+        result[name] = entry
+    result["load_average_after"] = round(os.getloadavg()[0], 2)
+    result["train_step_peak_memory_mib"] = {f: peak_memory(args, f) for f in ("minigen", "torch")}
     print(json.dumps(result, indent=2))
+    if args.profile:
+        print(mg.profile(pairs["train_step"][0], steps=3, warmup=1, clock="cpu").table())
 
 
 if __name__ == "__main__":
-    main(ARGS)
+    if ARGS.memory_of:
+        memory_child(ARGS)
+    else:
+        main(ARGS)

@@ -44,8 +44,8 @@ def group_norm_cases(draw):
     return (draw(st.integers(1, 3)), c) + spatial, groups
 
 
-# torch's double backward of group_norm and layer_norm fails for a bias without a weight, so the oracle sees
-# (no affine), (weight) and (weight, bias); gradgradcheck below covers a bias alone
+# torch's double backward of group_norm and layer_norm fails for a bias without a weight, so the
+# oracle sees (no affine), (weight) and (weight, bias); gradgradcheck below covers a bias alone
 AFFINE = st.sampled_from([(False, False), (True, False), (True, True)])
 
 
@@ -54,10 +54,10 @@ AFFINE = st.sampled_from([(False, False), (True, False), (True, True)])
 def test_group_norm_matches_torch_to_second_order(case, affine, seed):
     (shape, groups), (weight, bias) = case, affine
     arrays = _arrays(np.random.default_rng(seed), shape, (shape[1],), weight, bias)
-    check_function(_with_affine(lambda x, w, b: F.group_norm(x, groups, w, b, eps=1e-3),
-                                weight, bias),
-                   _with_affine(lambda x, w, b: TF.group_norm(x, groups, w, b, eps=1e-3),
-                                weight, bias), arrays)
+    fns = (_with_affine(lambda x, w, b: F.group_norm(x, groups, w, b, eps=1e-3), weight, bias),
+           _with_affine(lambda x, w, b: TF.group_norm(x, groups, w, b, eps=1e-3), weight, bias))
+    check_function(*fns, arrays)
+    check_function(*fns, arrays, second_order=False)   # the first-order backward on arrays
 
 
 @st.composite
@@ -72,9 +72,10 @@ def layer_norm_cases(draw):
 def test_layer_norm_matches_torch_to_second_order(case, affine, seed):
     (shape, normalized), (weight, bias) = case, affine
     arrays = _arrays(np.random.default_rng(seed), shape, normalized, weight, bias)
-    check_function(_with_affine(lambda x, w, b: F.layer_norm(x, normalized, w, b), weight, bias),
-                   _with_affine(lambda x, w, b: TF.layer_norm(x, normalized, w, b), weight, bias),
-                   arrays)
+    fns = (_with_affine(lambda x, w, b: F.layer_norm(x, normalized, w, b), weight, bias),
+           _with_affine(lambda x, w, b: TF.layer_norm(x, normalized, w, b), weight, bias))
+    check_function(*fns, arrays)
+    check_function(*fns, arrays, second_order=False)   # the first-order backward on arrays
 
 
 @pytest.mark.parametrize("norm", ["group", "layer"])
@@ -86,12 +87,35 @@ def test_float32_stays_float32_and_agrees_with_torch(norm):
         fns = (lambda x, w, b: F.group_norm(x, 4, w, b), lambda x, w, b: TF.group_norm(x, 4, w, b))
     else:
         arrays[0] = arrays[0].reshape(4, 25, 16)
-        fns = (lambda x, w, b: F.layer_norm(x, 16, w, b), lambda x, w, b: TF.layer_norm(x, (16,), w, b))
+        fns = (lambda x, w, b: F.layer_norm(x, 16, w, b),
+               lambda x, w, b: TF.layer_norm(x, (16,), w, b))
     check_function(*fns, arrays, dtype=np.float32)
     x, w, b = (mg.tensor(a.astype(np.float32), requires_grad=True) for a in arrays)
     y = fns[0](x, w, b)
     y.sum().backward()
     assert y.dtype == np.float32 and all(t.grad.dtype == np.float32 for t in (x, w, b))
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_gradients_that_arrive_transposed_are_handled(affine):
+    """A transposed gradient (attention reads the normalized map as (N, HW, C)) makes gd * weight
+    keep the transposed memory order; the row view of it must not be a silent copy."""
+    rng = np.random.default_rng(6)
+    arrays = [rng.standard_normal((2, 4, 3, 5))] + ([rng.standard_normal(4) + 1,
+                                                    rng.standard_normal(4)] if affine else [])
+    v = rng.standard_normal((2, 15, 4))
+
+    def mg_fn(x, *wb):
+        y = F.group_norm(x, 2, *wb).reshape(2, 4, 15).transpose(1, 2)
+        return y * mg.tensor(v.astype(x.dtype))
+
+    def th_fn(x, *wb):
+        y = TF.group_norm(x, 2, *wb).reshape(2, 4, 15).transpose(1, 2)
+        return y * torch.from_numpy(v).to(x.dtype)
+    check_function(mg_fn, th_fn, arrays)
+    # first order alone: the backward on arrays (with second_order the Tensor formula runs)
+    check_function(mg_fn, th_fn, arrays, second_order=False)
+    check_function(mg_fn, th_fn, arrays, dtype=np.float32, second_order=False)
 
 
 def test_gradcheck_and_gradgradcheck_with_and_without_affine():

@@ -88,7 +88,9 @@ class NormalizeOp(Function):
             m2 *= -1.0
             rows += xrows * m2
             rows *= rstd
-            gx = Tensor(gxhat)
+            # rows, not gxhat: a gradient that arrives transposed gives a gxhat in its memory
+            # order, and reshaping that copies
+            gx = Tensor(rows.reshape(gd.shape))
         if weight is not None and need[1]:
             gw = Tensor(_channel_sums(gd, xhat, self.affine_shape))
         if self.has_bias and need[-1]:
