@@ -246,3 +246,16 @@ def test_reference_elbo_is_minigens_vae_on_the_same_eps():
     eps = mg.randn(*mu.shape, dtype=mu.dtype)
     got = reference_elbo((x + 1) * 0.5, mu, logvar, eps, model.decode).numpy()   # pixels 0/1
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_forward_is_checked_on_non_contiguous_inputs_too():
+    class FlatReverse(mg.autograd.Function):      # reads the buffer as if it were C-ordered
+        def forward(self, x):
+            flat = np.frombuffer(np.ascontiguousarray(x).tobytes() if x.flags.c_contiguous
+                                 else x.base.tobytes(), dtype=x.dtype)[: x.size]
+            return flat.reshape(x.shape) * 2.0
+
+    g = grader()
+    g.function(FlatReverse.apply, lambda x: x * 2, min_dims=2, points={"forward": 1},
+               name="buffer")
+    assert g.score == 0 and "non-contiguous memory" in g.results[0].output

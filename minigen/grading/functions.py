@@ -2,7 +2,8 @@
 
 A function is checked in float64 in up to four parts, each on its own drawn inputs:
 
-  forward          student(x) == reference(x): shape, dtype float64, values
+  forward          student(x) == reference(x): shape, dtype float64, values, also on inputs
+                   in strided (non-contiguous) memory
   gradient         J_s^T v == J_r^T v for a random cotangent v (one backward pass each)
   gradgrad         d/dx <J^T v, u>: the gradient's own gradient (it exists only when the
                    student's backward is written in differentiable Tensor ops)
@@ -176,21 +177,26 @@ class FunctionCheck:
         self.nargs, self.kwargs = nargs, dict(kwargs or {})
         self.rtol, self.atol = rtol, atol
 
-    def _call(self, fn, arrays, requires_grad):
-        xs = [Tensor(a.copy(), requires_grad=requires_grad) for a in arrays]
+    def _call(self, fn, arrays, requires_grad, strided=False):
+        copy = mt.non_contiguous if strided else np.copy
+        xs = [Tensor(copy(a), requires_grad=requires_grad) for a in arrays]
         return xs, fn(*xs, **self.kwargs)
 
     def forward(self, arrays):
         _, expected = self._call(self.reference, arrays, False)
-        _, actual = self._call(self.student, arrays, False)
-        actual_np = as_numpy(actual, "the function")
-        if actual.dtype != np.float64:
-            raise CheckFailed(f"float64 inputs must give a float64 output, got {actual.dtype} on "
-                              f"input {format_inputs(arrays)}")
-        message = mismatch("the output", arrays, backend.to_numpy(expected.data), actual_np,
-                           self.rtol, self.atol)
-        if message:
-            raise CheckFailed(message)
+        expected = backend.to_numpy(expected.data)
+        # twice: C-ordered inputs, then the same values in strided memory (an op that reads
+        # its array's buffer as if it were C-ordered gets the second wrong)
+        for strided, memory in ((False, ""), (True, " (non-contiguous memory)")):
+            _, actual = self._call(self.student, arrays, False, strided)
+            actual_np = as_numpy(actual, "the function")
+            if actual.dtype != np.float64:
+                raise CheckFailed(f"float64 inputs must give a float64 output, got "
+                                  f"{actual.dtype} on input {format_inputs(arrays)}")
+            message = mismatch(f"the output{memory}", arrays, expected, actual_np, self.rtol,
+                               self.atol)
+            if message:
+                raise CheckFailed(message)
 
     def _cotangent(self, shape, salt=0):
         rng = np.random.default_rng(abs(hash((tuple(shape), salt))) % 2**32)
