@@ -130,7 +130,7 @@ def test_a_refused_forced_run_leaves_the_old_run_intact(capsys, toy_run, tmp_pat
 def test_a_refused_run_creates_no_directory(capsys, tmp_path):
     out = str(tmp_path / "never")
     status, _, err = run_cli(capsys, "train", "gaussian", "--steps", "-1", "--out", out)
-    assert_one_sentence_error(status, err, "steps must be >= 0")
+    assert_one_sentence_error(status, err, "steps must be an integer >= 1")
     assert not os.path.exists(out)
 
 

@@ -66,8 +66,10 @@ def test_closed_form_q_xt_given_x0_matches_iterating_the_chain(schedule, t):
     # five standard errors of the sample mean and of the sample variance
     np.testing.assert_allclose(x.mean(0), mean, atol=5 * math.sqrt(var / n))
     np.testing.assert_allclose(x.var(0), var, atol=5 * var * math.sqrt(2 / (n - 1)))
-    direct = schedule.q_sample(x0, t, rng.standard_normal((n, 3)))
+    model = DDPM(MLPDenoiser(3, hidden=8, depth=1), (3,))       # the model's closed form
+    direct = model.q_sample(mg.tensor(np.broadcast_to(x0, (n, 3)).astype(np.float32)), t).numpy()
     np.testing.assert_allclose(direct.mean(0), mean, atol=5 * math.sqrt(var / n))
+    np.testing.assert_allclose(direct.var(0), var, atol=5 * var * math.sqrt(2 / (n - 1)) + 1e-6)
 
 
 def test_model_q_sample_applies_each_examples_own_timestep():
@@ -91,7 +93,8 @@ def test_model_q_sample_applies_each_examples_own_timestep():
 def test_posterior_mean_equals_epsilon_form_with_the_true_noise(schedule, t):
     rng = np.random.default_rng(1)
     x0, eps = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
-    x_t = schedule.q_sample(x0, t, eps)
+    ab = schedule.alphas_cumprod[t]
+    x_t = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * eps          # q_sample, in float64
     np.testing.assert_allclose(schedule.posterior_mean(x_t, x0, t),
                                schedule.eps_mean(x_t, eps, t), rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(schedule.predict_x0(x_t, t, eps), x0, rtol=1e-9, atol=1e-9)

@@ -31,11 +31,15 @@ def test_train_sample_and_evaluate_an_unconditional_ddpm(tmp_path):
     assert os.path.isfile(tmp_path / "default.png") and os.path.isfile(tmp_path / "ddim.png")
     metrics = json.loads(minigen("evaluate", run, "--n", "200"))
     assert metrics["num_modes"] == 8 and metrics["samples_per_second"] > 0
-    assert "sample_options" not in metrics
+    # the fast sampler by default: DDIM with the model's sample_steps and fresh noise (eta 1)
+    assert metrics["sample_options"] == {"steps": 10, "eta": 1.0}
+    assert metrics["sampler"] == "DDIM-10, eta 1"
+    plain = json.loads(minigen("evaluate", run, "--n", "200", "--plain-sampler"))
+    assert "sample_options" not in plain and plain["sampler"] == "DDIM-10, eta 0"
     ddim = json.loads(minigen("evaluate", run, "--n", "200", "--steps", "5"))
-    assert ddim["sample_options"] == {"steps": 5}  # recorded: it changes what is measured
+    assert ddim["sample_options"] == {"steps": 5, "eta": 1.0}  # recorded: it changes the metrics
     with open(os.path.join(run, "metrics.json")) as f:
-        assert json.load(f)["sample_options"] == {"steps": 5}
+        assert json.load(f)["sample_options"] == {"steps": 5, "eta": 1.0}
     wrong = subprocess.run([sys.executable, "-m", "minigen", "evaluate", run, "--stepz", "5"],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "--steps" in wrong.stderr and "Traceback" not in wrong.stderr

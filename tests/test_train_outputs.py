@@ -97,7 +97,7 @@ def test_unknown_names_and_bad_numbers_are_run_errors(tmp_path):
         train("gaussian", data="ring9", out=str(tmp_path / "x"))
     with pytest.raises(RunError, match="no option.*depth.*dequantize"):
         train("gaussian", data="ring8", options={"depth": 2}, out=str(tmp_path / "x"))
-    with pytest.raises(RunError, match="batch size >= 1"):
+    with pytest.raises(RunError, match="batch size must be an integer >= 1"):
         train("gaussian", data="ring8", batch_size=0, out=str(tmp_path / "x"))
 
 

@@ -186,7 +186,7 @@ def test_resume_can_extend_the_number_of_steps(tmp_path):
     (dict(model="gaussian", data="grid25"), "data='grid25'.*data='ring8'"),
     (dict(model="gaussian", seed=3), "seed=3"),
     (dict(model="gaussian", lr=0.5), "lr=0.5"),
-    (dict(model="gaussian", options={"dequantize": False}), "options"),
+    (dict(model="gaussian", options={"dequantize": False}), "dequantize=False.*dequantize=True"),
 ])
 def test_resume_refuses_settings_that_differ_from_the_saved_run(tmp_path, change, message):
     train("gaussian", data="ring8", steps=3, out=str(tmp_path / "g"), progress=False)

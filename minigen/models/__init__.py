@@ -15,21 +15,27 @@ factory can read its shape, number of classes and pixel levels):
         return VAE(dataset.shape, latent_dim, beta)
 
 ``train`` holds the model's tested training defaults (steps, batch_size, lr), as a dict or as a
-function of the dataset name. Every module in this folder is imported on the first call to
+function of the dataset name; such a function asks ``train_split(name)`` what kind of data it is
+(``is_image``, ``shape``, ``levels``, ``num_classes``) rather than matching names. Every module in this folder is imported on the first call to
 ``names()`` or ``create()``, so a new model file needs no other edit to be listed.
 """
+import functools
 import importlib
+import math
+import numbers
 import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Tuple
 
-from .base import (AdversarialModel, ClassifierModel, GenerativeModel, LatentVariableModel,
-                   LikelihoodModel, SamplingModel, TranslationModel, capabilities, check_declared)
+from .base import (AdversarialModel, ClassifierModel, GenerativeModel, GrowingModel,
+                   LatentVariableModel, LikelihoodModel, SamplingModel, TranslationModel,
+                   capabilities, check_declared, grow_to, progress, reporting_progress)
 
 __all__ = ["register", "Entry", "names", "describe", "options", "option_help", "parse_option",
-           "train_defaults", "create", "GenerativeModel", "SamplingModel", "LikelihoodModel",
+           "train_defaults", "train_split", "create", "GenerativeModel", "SamplingModel", "LikelihoodModel",
            "LatentVariableModel", "AdversarialModel", "TranslationModel", "ClassifierModel",
-           "capabilities", "check_declared"]
+           "GrowingModel", "capabilities", "check_declared", "grow_to", "progress",
+           "reporting_progress"]
 
 # The order of ``minigen list``: the lecture's order, then the baseline; others follow by name.
 ORDER = ["pixelcnn", "gated-pixelcnn", "pixelcnn++", "pixelrnn-row", "pixelrnn-diag", "vae", "gan",
@@ -107,6 +113,17 @@ def option_help(name):
     return {key: text for key, (_, text) in _entry(name).options.items()}
 
 
+@functools.lru_cache(maxsize=8)
+def train_split(data):
+    """The train split of dataset ``data`` (loaded once), or None when it cannot be loaded (the
+    trainer then reports why). For training defaults keyed by the kind of data."""
+    from minigen import data as datasets
+    try:
+        return datasets.load(data, "train")
+    except (ValueError, OSError):
+        return None
+
+
 def train_defaults(name, data):
     """The tested training defaults {steps, batch_size, lr} of model ``name`` on ``data``."""
     train = _entry(name).train
@@ -153,16 +170,53 @@ def parse_value(default, text):
             return None
         for kind in (int, float):
             try:
-                return kind(text)
-            except ValueError:
-                pass
+                return check_finite(kind(text))
+            except ValueError as exc:
+                if "finite" in str(exc):
+                    raise
         return text
     if isinstance(default, (int, float)):
         try:
-            return type(default)(text)
+            value = type(default)(text)
         except ValueError:
             raise ValueError(f"expected {type(default).__name__}, got {text!r}") from None
+        return check_finite(value)
     return text
+
+
+def check_finite(value):
+    """``value``, refused with a sentence when it is a NaN or infinite float."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value}")
+    return value
+
+
+def check_type(name, key, default, value):
+    """Refuse, with a sentence, an option value of another kind than its default: a bool for a
+    bool, a whole number for an int, a finite number for a float, non-empty text for a str and a
+    non-empty sequence for a tuple (a default of None takes anything)."""
+    def refuse(kind):
+        raise ValueError(f"option {key!r} of model {name!r} must be {kind}, got {value!r}")
+    if default is None:
+        return
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            refuse("true or false")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            refuse("a whole number")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not math.isfinite(value):
+            refuse("a finite number")
+    elif isinstance(default, str):
+        if not isinstance(value, str) or not value.strip():
+            refuse("a non-empty string")
+    elif isinstance(default, (tuple, list)):
+        if not isinstance(value, (tuple, list)) or not value:
+            refuse("a non-empty comma-separated list")
+        for item in value:
+            check_type(name, key, default[0] if default else None, item)
 
 
 def create(name, data="digits", **overrides):
@@ -178,6 +232,8 @@ def create(name, data="digits", **overrides):
         valid = ", ".join(values) or "(this model has no options)"
         raise ValueError(f"model {name!r} has no option(s) {', '.join(unknown)}; "
                          f"valid options are {valid}")
+    for key, value in overrides.items():
+        check_type(name, key, values[key], value)
     values.update(overrides)
     if isinstance(data, str):
         from minigen import data as datasets

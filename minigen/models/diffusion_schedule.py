@@ -99,18 +99,13 @@ class DiffusionSchedule:
                              f"(array index of lecture step t + 1)")
         return int(t)
 
-    def q_sample(self, x0, t, noise):
-        """x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, for one timestep index t."""
-        ab = self.alphas_cumprod[self._check(t)]
-        return math.sqrt(ab) * x0 + math.sqrt(1.0 - ab) * noise
-
     def q_step(self, x_prev, t, noise):
         """One step of the chain: x_t = sqrt(1 - beta_t) x_(t-1) + sqrt(beta_t) eps."""
         beta = self.betas[self._check(t)]
         return math.sqrt(1.0 - beta) * x_prev + math.sqrt(beta) * noise
 
     def predict_x0(self, x_t, t, eps):
-        """x_0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t), the inverse of q_sample."""
+        """x_0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t), the inverse of DDPM.q_sample."""
         ab = self.alphas_cumprod[self._check(t)]
         return (x_t - math.sqrt(1.0 - ab) * eps) * (1.0 / math.sqrt(ab))
 

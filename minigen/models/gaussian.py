@@ -24,7 +24,7 @@ import minigen as mg
 from minigen import backend
 from minigen.nn import Parameter
 
-from . import register
+from . import register, train_split
 from .base import GenerativeModel, LikelihoodModel, SamplingModel
 
 
@@ -105,7 +105,8 @@ class Gaussian(LikelihoodModel, SamplingModel, GenerativeModel):
 
 
 def _train_defaults(data):
-    if data in ("ring8", "grid25", "swissroll", "moons"):
+    dataset = train_split(data)
+    if dataset is not None and not dataset.is_image:     # 2-D toys
         return {"steps": 500, "batch_size": 256, "lr": 0.05}
     return {"steps": 1000, "batch_size": 128, "lr": 0.01}
 

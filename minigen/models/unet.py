@@ -57,10 +57,6 @@ class ConditionEmbedding(nn.Module):
                                       nn.Linear(emb_dim, emb_dim))
         self.class_embedding = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
 
-    @property
-    def null_label(self):
-        return self.num_classes
-
     def forward(self, t, y=None):
         emb = self.time_mlp(timestep_embedding(t, self.base_dim).to(t.device))
         if y is not None:

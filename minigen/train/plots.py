@@ -1,4 +1,5 @@
-"""Pictures of a run: loss.png (losses against steps) and samples.png (image grid or 2-D scatter).
+"""Pictures of a run: loss.png (losses and the validation measure against steps), samples.png
+(image grid or 2-D scatter), and rows of images (translations.png, reconstructions.png).
 
 matplotlib is imported inside the functions and drawn through its Agg canvas directly (no pyplot,
 no global backend switch), so ``import minigen`` stays fast and plotting works without a display.
@@ -27,17 +28,30 @@ def _figure(width, height):
     return figure
 
 
-def plot_losses(history, path, title=None):
+def plot_losses(history, path, title=None, validation=None, best=None):
     """One panel per loss in ``history`` ({name: {"step": [...], "value": [...]}}): the raw values
-    faint, a moving average over ~2% of the steps on top."""
+    faint, a moving average over ~2% of the steps on top. ``validation`` ({"step", "value"}, the
+    held-out measure) gets a panel of its own below, with the ``best`` (value, step) marked."""
     names = [n for n in history if len(history[n]["step"])]
-    figure = _figure(7, 1.0 + 2.2 * max(1, len(names)))
-    axes = figure.subplots(max(1, len(names)), 1, sharex=True, squeeze=False)[:, 0]
+    held_out = validation is not None and len(validation["step"]) > 0
+    panels = max(1, len(names) + held_out)
+    figure = _figure(7, 1.0 + 2.2 * panels)
+    axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     for ax, name in zip(axes, names):
         steps, values = np.asarray(history[name]["step"]), np.asarray(history[name]["value"])
         ax.plot(steps, values, color="tab:blue", alpha=0.25, linewidth=0.8)
         ax.plot(steps, smooth(values, max(1, len(values) // 50)), color="tab:blue", linewidth=1.6)
         ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    if held_out:
+        ax = axes[-1]
+        ax.plot(validation["step"], validation["value"], color="tab:orange", marker="o",
+                markersize=3, linewidth=1.2)
+        if best is not None:
+            ax.scatter([best[1]], [best[0]], s=60, marker="*", color="black", zorder=3,
+                       label=f"best {best[0]:.4g} at step {best[1]}")
+            ax.legend(loc="upper right", fontsize=8)
+        ax.set_ylabel("validation\n(held-out train)")
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("step")
     if title:
@@ -85,6 +99,28 @@ def plot_images(images, path, labels=None, title=None):
         ax.set_ylabel("label")
     else:
         ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path)
+    return path
+
+
+def plot_rows(rows, path, names, title=None):
+    """Rows of images side by side (translations a, G(a), F(G(a)); reconstructions x, x_hat):
+    ``rows`` is a list of (N, C, H, W) arrays in [-1, 1], one per row, each named in ``names``."""
+    rows = [backend.to_numpy(r) for r in rows]
+    grid = image_grid(np.concatenate(rows), ncols=len(rows[0]))
+    height, width = grid.shape[:2]
+    scale = 6.0 / max(height, width)
+    figure = _figure(max(2.0, width * scale) + 1.2, max(2.0, height * scale) + 0.4)
+    ax = figure.add_subplot(1, 1, 1)
+    ax.imshow(grid[..., 0] if grid.shape[2] == 1 else grid, cmap="gray", vmin=0, vmax=1,
+              interpolation="nearest")
+    h = rows[0].shape[2]
+    ax.set_xticks([])
+    ax.set_yticks([1 + r * (h + 1) + h / 2 for r in range(len(rows))])
+    ax.set_yticklabels(names)
     if title:
         ax.set_title(title)
     figure.tight_layout()

@@ -1,14 +1,17 @@
 """The run directory: what ``minigen train`` writes and ``sample``/``evaluate`` read back.
 
     DIR/config.json      model, data, options, seed, steps, batch size, lr, versions, train_seconds
-    DIR/checkpoint.npz   everything needed to resume exactly (see trainer.Trainer.state_dict)
-    DIR/samples.png      samples at the end of training
-    DIR/loss.png         losses against steps
+    DIR/checkpoint.npz   the last state: everything needed to resume exactly (Trainer.state_dict)
+    DIR/checkpoint_best.npz   the state with the lowest validation value (models that validate)
+    DIR/loss.png         losses (and the validation measure) against steps
+    DIR/samples.png, translations.png, reconstructions.png    by capability (train/figures.py)
     DIR/metrics.json     written by ``minigen evaluate``
 
 ``load_run(DIR)`` rebuilds the trained model from these files (with its EMA weights, when the
-model samples with an EMA). Problems with the directory raise RunError, one sentence each, which
-the command line prints without a traceback.
+model keeps an EMA): from checkpoint_best.npz when the run has one (the model that did best on
+the held-out part of the train split), else from checkpoint.npz; ``checkpoint="last"`` asks for
+the last one. Training always resumes from checkpoint.npz. Problems with the directory raise
+RunError, one sentence each, which the command line prints without a traceback.
 """
 import json
 import os
@@ -22,6 +25,8 @@ from .checkpoint import CheckpointError, load_checkpoint
 
 CONFIG = "config.json"
 CHECKPOINT = "checkpoint.npz"
+CHECKPOINT_BEST = "checkpoint_best.npz"
+CHECKPOINTS = {"last": CHECKPOINT, "best": CHECKPOINT_BEST}
 SAMPLES = "samples.png"
 LOSS = "loss.png"
 METRICS = "metrics.json"
@@ -74,11 +79,11 @@ def read_config(run_dir):
     return config
 
 
-def read_checkpoint(run_dir, device="cpu"):
-    """The checkpoint tree of a run; RunError when it is missing or damaged."""
-    path = os.path.join(run_dir, CHECKPOINT)
+def read_checkpoint(run_dir, device="cpu", name=CHECKPOINT):
+    """The checkpoint tree ``name`` of a run; RunError when it is missing or damaged."""
+    path = os.path.join(run_dir, name)
     if not os.path.isfile(path):
-        raise RunError(f"{run_dir} has no {CHECKPOINT}; train the model first")
+        raise RunError(f"{run_dir} has no {name}; train the model first")
     try:
         state = load_checkpoint(path, device=device)
     except CheckpointError as exc:
@@ -98,23 +103,43 @@ def build_model(config, dataset=None):
         raise RunError(f"cannot rebuild the model of this run: {exc}") from None
 
 
-def load_run(run_dir, device="cpu", use_ema=True):
+def which_checkpoint(run_dir, checkpoint=None):
+    """'best' or 'last': ``checkpoint`` if given, else 'best' when the run has checkpoint_best.npz."""
+    if checkpoint is None:
+        return "best" if os.path.isfile(os.path.join(run_dir, CHECKPOINT_BEST)) else "last"
+    if checkpoint not in CHECKPOINTS:
+        raise RunError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
+    if checkpoint == "best" and not os.path.isfile(os.path.join(run_dir, CHECKPOINT_BEST)):
+        raise RunError(f"{run_dir} has no {CHECKPOINT_BEST}: its model declares no validation "
+                       f"measure (use the last checkpoint)")
+    return checkpoint
+
+
+def load_run(run_dir, device="cpu", use_ema=True, checkpoint=None):
     """(model, config) of a finished or interrupted run, in eval mode on ``device``.
 
+    ``checkpoint``: 'best' (checkpoint_best.npz), 'last' (checkpoint.npz) or None (best when the
+    run has it, else last); ``config["checkpoint"]`` says which was loaded and at which step.
     With ``use_ema`` (the default) a model that keeps an EMA of its weights gets the averaged
-    weights, as the trainer samples with them.
+    weights of its ema_module(), as the trainer samples with them.
     """
+    from minigen.models import GrowingModel, grow_to
     config = read_config(run_dir)
-    state = read_checkpoint(run_dir, device=device)
-    model = build_model(config).to(device)
+    which = which_checkpoint(run_dir, checkpoint)
+    state = read_checkpoint(run_dir, device=device, name=CHECKPOINTS[which])
+    model = build_model(config)
     try:
+        if isinstance(model, GrowingModel):
+            grow_to(model, state.get("stage", 0))
+        model.to(device)
         model.load_state_dict(state["model"])
         if use_ema and state.get("ema") is not None:
-            ema = mg.optim.EMA(model, decay=state["ema"]["decay"])
+            ema = mg.optim.EMA(model.ema_module(), decay=state["ema"]["decay"])
             ema.load_state_dict(state["ema"])
-            ema.copy_to(model)
+            ema.copy_to()
     except (RuntimeError, ValueError, KeyError) as exc:
         raise RunError(f"the checkpoint in {run_dir} does not fit model {config['model']!r} "
                        f"with options {config['options']}: {exc}") from None
     model.eval()
+    config = {**config, "checkpoint": {"file": CHECKPOINTS[which], "step": int(state["step"])}}
     return model, config
