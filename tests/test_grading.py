@@ -259,3 +259,17 @@ def test_forward_is_checked_on_non_contiguous_inputs_too():
     g.function(FlatReverse.apply, lambda x: x * 2, min_dims=2, points={"forward": 1},
                name="buffer")
     assert g.score == 0 and "non-contiguous memory" in g.results[0].output
+
+
+def test_a_missing_function_or_a_failing_constructor_costs_only_its_checks(tmp_path):
+    path = tmp_path / "student.py"
+    path.write_text("def Linear(*args):\n    raise NotImplementedError('todo')\n")
+    student = load_submission(str(path))
+    g = grader()
+    g.function(student.softmax, lambda x: x, points={"forward": 1}, name="softmax")
+    g.module(lambda: student.Linear(3, 2), nn.Linear(3, 2), input_shape=(3,),
+             points={"state_dict": 1, "forward": 1})
+    g.check("sanity", lambda: None, points=1)
+    assert g.score == 1 and g.max_score == 4
+    assert "defines no 'softmax'" in g.results[0].output
+    assert "NotImplementedError: todo" in g.results[1].output

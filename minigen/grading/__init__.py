@@ -4,10 +4,12 @@
     from minigen.nn import functional as F
     g = Grader()
     g.function(student.softmax, lambda x: F.softmax(x, dim=-1), points=2, min_dims=1)
-    g.module(student.Linear(3, 4), mg.nn.Linear(3, 4), input_shape=(3,), points=2)
+    g.module(lambda: student.Linear(3, 4), mg.nn.Linear(3, 4), input_shape=(3,), points=2)
     g.causality(student_pixelcnn, input_shape=(1, 5, 5), points=1)
     print(g.report()); g.write_results("results.json")       # Gradescope's format
 
+A student's layer or network may be given as a zero-argument callable that builds it (as
+above): then a constructor that raises costs that check's points instead of stopping the file.
 Each method records one check per part ("softmax: forward", "softmax: gradient", ...), with
 ``points`` shared equally by the parts or given per part as a dict ({"forward": 1, ...}; a part
 left out is not checked). A part that fails, raises or runs past ``time_limit`` seconds scores 0
@@ -87,9 +89,8 @@ class Grader(GraderBase):
 
         def prepare():
             if "check" not in state:
-                built = student() if callable(student) and not hasattr(student, "forward") \
-                    else student
-                state["check"] = ModuleCheck(built, reference, input_shape, rtol, atol)
+                state["check"] = ModuleCheck(_build(student), reference, input_shape, rtol,
+                                             atol)
             return state["check"]
 
         def compare(part):
