@@ -32,6 +32,8 @@ create_graph=True so that GP itself can be differentiated with respect to the cr
 gradient is taken with respect to this player's parameters alone (mg.autograd.grad), so the other
 player's parameters and their ``.grad`` stay exactly as they were.
 """
+import contextlib
+
 import minigen as mg
 from minigen import backend, optim
 from minigen.nn import primitives
@@ -143,6 +145,19 @@ def least_squares_generator_loss(fake_scores):
 
 
 # ---------------------------------------------------------------------------- one player's step
+
+@contextlib.contextmanager
+def buffers_kept(player):
+    """Run ``player`` (in training mode) without changing its buffers: batch norm's running
+    statistics are put back afterwards, so the player the other one trains against stays fixed,
+    bit for bit (e.g. G producing fakes for D's step)."""
+    saved = [(b, b.data.copy()) for b in player.buffers()]
+    try:
+        yield player
+    finally:
+        for b, data in saved:
+            b.data = data
+
 
 def _optimized_parameters(optimizer):
     return [p for group in optimizer.param_groups for p in group["params"]]

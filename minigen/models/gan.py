@@ -34,7 +34,8 @@ import minigen as mg
 from minigen import backend, nn, optim
 
 from . import register
-from .adversarial import G_LOSSES, discriminator_loss, generator_loss, step_player
+from .adversarial import (G_LOSSES, buffers_kept, discriminator_loss, generator_loss,
+                          step_player)
 from .base import AdversarialModel, GenerativeModel, SamplingModel
 
 TOYS = ("ring8", "grid25", "swissroll", "moons")
@@ -203,27 +204,35 @@ class GAN(AdversarialModel, SamplingModel, GenerativeModel):
     def after_d_step(self):
         """Called after every discriminator step (WGAN clips the critic's weights here)."""
 
+    def discriminator_step(self, x, y, optimizer):
+        """One step of D (G fixed) on the real batch (x, y); returns the numbers for the log.
+
+        D's fakes carry the batch's labels (a draw from p_y), so that a penalty interpolates
+        within a class; no graph is recorded through G, and G's batch-norm statistics are kept."""
+        with mg.no_grad(), buffers_kept(self.generator):
+            fake = self.generator(self.noise(x.shape[0], x.device), y)
+        _, logs = step_player(self.discriminator, optimizer, lambda: self.d_objective(x, fake, y))
+        self.after_d_step()
+        return logs
+
+    def generator_step(self, n, optimizer, device=None):
+        """One step of G (D fixed) on n fresh z and y ~ p_y (§5.1); returns G's loss."""
+        def loss():
+            y = self.draw_labels(n, device)
+            fake = self.generator(self.noise(n, device), y)
+            return self.g_objective(self.discriminator(fake, y))
+        return step_player(self.generator, optimizer, loss).item()
+
     def training_step(self, batch, optimizers, step):
         """One D step on ``batch``; after every k-th, one G step on as many fresh z (§4.5)."""
         x = batch[0]
-        y = batch[1] if self.conditional else None
+        y = batch[1] if self.conditional and len(batch) > 1 else None
         if self.conditional and y is None:
             raise ValueError("a conditional GAN trains on labelled batches (x, y); the dataset "
                              "has no labels")
-        n = x.shape[0]
-        # D's fakes carry the batch's labels (a draw from p_y), so that a penalty interpolates
-        # within a class; G is fixed during D's step, so no graph is recorded through it.
-        with mg.no_grad():
-            fake = self.generator(self.noise(n, x.device), y)
-        _, logs = step_player(self.discriminator, optimizers["discriminator"],
-                              lambda: self.d_objective(x, fake, y))
-        self.after_d_step()
+        logs = self.discriminator_step(x, y, optimizers["discriminator"])
         if (step + 1) % self.d_steps == 0:
-            def g_loss():
-                y_g = self.draw_labels(n, x.device)           # y ~ p_y (§5.1)
-                fake = self.generator(self.noise(n, x.device), y_g)
-                return self.g_objective(self.discriminator(fake, y_g))
-            logs["g_loss"] = step_player(self.generator, optimizers["generator"], g_loss).item()
+            logs["g_loss"] = self.generator_step(x.shape[0], optimizers["generator"], x.device)
         return logs
 
     # -------------------------------------------------------------- sampling

@@ -1,0 +1,192 @@
+"""Benchmark: one WGAN-GP critic step on mnist5k (minigen/models/wgan.py) against a torch twin.
+
+    python benchmarks/bench_wgan_gp.py --threads 1
+    python benchmarks/bench_wgan_gp.py --data digits --threads 1
+
+One critic step of the shipped mnist5k default (lecture §5.2) is
+
+    fake    = G(z, y)                                   under no_grad (batch norm in train mode)
+    x_hat   = eps x + (1 - eps) fake,  eps ~ U(0, 1) per example
+    g       = grad_x_hat f(x_hat)                       create_graph=True (a backward, recorded)
+    loss    = mean f(fake) - mean f(x) + lambda mean (||g||_2 - 1)^2
+    backward of loss to the critic's weights            (through g: the double backward)
+    Adam step of the critic
+
+The torch twin has the same modules under the same names, so it loads minigen's state_dict; the
+benchmark first checks that both compute the same loss and the same weight gradients from the
+same eps and fakes, then times the step alternately (median over the repeats), and finally
+profiles minigen's step by function (cProfile, own time) to say where its time goes.
+"""
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import statistics
+import sys
+import time
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default="mnist5k")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS and torch threads (default: NumPy's BLAS default)")
+    return parser.parse_args()
+
+
+ARGS = parse_args() if __name__ == "__main__" else None
+if ARGS is not None and ARGS.threads is not None:  # read by OpenBLAS when NumPy loads it
+    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_name] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import minigen as mg  # noqa: E402
+from minigen import data as datasets, models  # noqa: E402
+from minigen.models import adversarial as adv  # noqa: E402
+from bench_conv import blas_info  # noqa: E402
+
+
+def torch_twin(torch, model):
+    """Torch modules with the architecture and parameter names of ``model``'s DCGAN players."""
+    nn = torch.nn
+
+    def copy(module):
+        kind = type(module).__name__
+        if kind == "Linear":
+            return nn.Linear(module.in_features, module.out_features)
+        if kind == "Conv2d":
+            return nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size,
+                             module.stride, module.padding)
+        if kind == "ConvTranspose2d":
+            return nn.ConvTranspose2d(module.in_channels, module.out_channels,
+                                      module.kernel_size, module.stride, module.padding)
+        if kind == "BatchNorm2d":
+            return nn.BatchNorm2d(module.num_features)
+        if kind == "LayerNorm":
+            return nn.LayerNorm(module.normalized_shape)
+        if kind == "Unflatten":
+            return nn.Unflatten(module.dim, module.unflattened_size)
+        if kind == "LeakyReLU":
+            return nn.LeakyReLU(module.negative_slope)
+        return {"ReLU": nn.ReLU, "Tanh": nn.Tanh, "Flatten": nn.Flatten,
+                "Identity": nn.Identity}[kind]()
+
+    class Generator(nn.Module):
+        def __init__(self, src):
+            super().__init__()
+            self.body = nn.Sequential(*[copy(m) for m in src.body])
+
+        def forward(self, z):
+            return self.body(z)
+
+    class Critic(nn.Module):
+        def __init__(self, src):
+            super().__init__()
+            self.features = nn.Sequential(*[copy(m) for m in src.features])
+            self.head = nn.Linear(src.head.in_features, 1)
+
+        def forward(self, x):
+            return self.head(self.features(x)).reshape(-1)
+
+    g, f = Generator(model.generator), Critic(model.discriminator)
+    for twin, src in ((g, model.generator), (f, model.discriminator)):
+        twin.load_state_dict({k: torch.from_numpy(v.numpy().copy())
+                              for k, v in src.state_dict().items()})
+    return g, f
+
+
+def torch_critic_loss(torch, critic, x, fake, eps, weight):
+    x_hat = (eps * x + (1 - eps) * fake).requires_grad_()
+    (g,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    norms = (g.reshape(len(g), -1).pow(2).sum(1) + 1e-24).sqrt()
+    return critic(fake).mean() - critic(x).mean() + weight * ((norms - 1) ** 2).mean()
+
+
+def check_agreement(torch, model, critic, x, fake, seed=3):
+    """Same loss and same critic weight gradients from the same eps and fakes."""
+    mg.manual_seed(seed)
+    loss, _ = model.d_objective(mg.tensor(x), mg.tensor(fake))
+    params = list(model.discriminator.parameters())
+    grads = mg.autograd.grad(loss, params)
+    mg.manual_seed(seed)
+    eps = mg.rand(len(x), 1, 1, 1).numpy()          # the draw that adv.interpolate makes
+    ref = torch_critic_loss(torch, critic, *(torch.from_numpy(a) for a in (x, fake, eps)),
+                            model.gp_weight)
+    ref_grads = torch.autograd.grad(ref, list(critic.parameters()))
+    np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-4, atol=1e-4)
+    for a, b in zip(grads, ref_grads):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=2e-3, atol=2e-4)
+
+
+def profile_top(fn, repeats, top=8):
+    """The ``top`` functions by own time over ``repeats`` calls of ``fn``, as share of the total."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeats):
+        fn()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = sum(row[2] for row in stats.stats.values())
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    return [{"function": f"{os.path.basename(file)}:{line}({name})",
+             "share": round(row[2] / total, 3)} for (file, line, name), row in rows]
+
+
+def main(args):
+    import torch
+    threads, blas = blas_info()
+    torch.set_num_threads(threads)
+    dataset = datasets.load(args.data, "train")
+    mg.manual_seed(0)
+    model = models.create("wgan-gp", dataset)
+    train = models.train_defaults("wgan-gp", args.data)
+    g_twin, f_twin = torch_twin(torch, model)
+    rng = np.random.default_rng(0)
+    batch = dataset.x[rng.integers(0, len(dataset), train["batch_size"])]
+    z = rng.standard_normal((len(batch), model.latent_dim)).astype(np.float32)
+    with mg.no_grad():
+        fake = model.generator(mg.tensor(z)).numpy()
+    check_agreement(torch, model, f_twin, batch, fake)
+
+    optimizers = model.configure_optimizers(train["lr"])
+    th_opt = torch.optim.Adam(f_twin.parameters(), lr=train["lr"], betas=model.betas)
+    x_mg = mg.tensor(batch)
+
+    def mg_step():
+        model.discriminator_step(x_mg, None, optimizers["discriminator"])
+
+    x_th = torch.from_numpy(batch)
+
+    def th_step():
+        with torch.no_grad():
+            fake = g_twin(torch.randn(len(batch), model.latent_dim))
+        eps = torch.rand(len(batch), 1, 1, 1)
+        loss = torch_critic_loss(torch, f_twin, x_th, fake, eps, model.gp_weight)
+        th_opt.zero_grad()
+        loss.backward()
+        th_opt.step()
+
+    times = ([], [])
+    for fn in (mg_step, th_step):      # warm-up: first calls pay for allocations
+        fn()
+    for _ in range(args.repeats):
+        for fn, out in zip((mg_step, th_step), times):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    mg_s, th_s = statistics.median(times[0]), statistics.median(times[1])
+    result = {"data": args.data, "threads": threads, "blas": blas,
+              "batch": len(batch), "critic_parameters": sum(p.numel() for p in
+                                                           model.discriminator.parameters()),
+              "critic_step": {"minigen_s": round(mg_s, 4), "torch_s": round(th_s, 4),
+                              "ratio": round(mg_s / th_s, 2)},
+              "minigen_own_time_by_function": profile_top(mg_step, max(2, args.repeats // 2))}
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main(ARGS)
