@@ -13,6 +13,7 @@ from minigen import data, metrics, models
 from minigen.models import gan as gan_module
 
 FAMILY = ("gan", "cgan", "wgan", "wgan-gp")
+STEPS = 1000          # of the short ring8 run
 
 
 def _snapshot(module):
@@ -138,24 +139,26 @@ def test_images_need_a_side_divisible_by_four():
 
 
 def test_short_gan_run_on_ring8_raises_the_modes_covered():
-    """From a random generator (all points near the origin, no mode covered) a short run of the
-    non-saturating GAN spreads its samples onto the ring."""
+    """From a random generator (all points near the origin, none near the ring) a short run of
+    the non-saturating GAN puts high-quality samples on several modes. Counted as PacGAN's
+    reference code counts (a mode is hit when one high-quality sample lands on it), since a
+    few hundred steps are far from the fair share the default bar asks for."""
     mg.manual_seed(0)
     from minigen.train import Trainer
     train, test = data.load("ring8"), data.load("ring8", "test")
-    model = models.create("gan", train, hidden=64, ema_decay=0.0)
+    model = models.create("gan", train, hidden=64, depth=2, ema_decay=0.0, lr_schedule="constant")
 
     def coverage(trainer):
         samples = mg.backend.to_numpy(trainer.sample(1000, seed=1))
-        return metrics.mode_coverage(samples, test.centers, test.sigma)
+        return metrics.mode_coverage(samples, test.centers, test.sigma, min_count=1)
 
     trainer = Trainer(model, train, batch_size=128, lr=1e-3, seed=0)
     before = coverage(trainer)
-    for _ in range(1000):
+    for _ in range(STEPS):
         trainer.train_step()
     after = coverage(trainer)
-    assert before["modes_covered"] == 0
-    assert after["modes_covered"] >= 2 and after["hq_fraction"] > before["hq_fraction"]
+    assert before["modes_covered"] == 0 and before["hq_fraction"] == 0
+    assert after["modes_covered"] >= 4 and after["hq_fraction"] > 0.02
 
 
 def _minigen(*args, cwd):

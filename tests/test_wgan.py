@@ -108,3 +108,9 @@ def test_critic_of_a_wgan_has_no_sigmoid_its_scores_are_unbounded():
         scores = model.discriminator(mg.tensor(np.full((4, 2), 1e3, np.float32))).numpy()
     assert np.all(np.abs(scores) > 1.0)
     assert not any(isinstance(m, nn.Sigmoid) for m in model.discriminator.modules())
+
+
+def test_wgan_gp_penalty_weight_is_ten_on_images_and_the_papers_toy_value_on_points():
+    assert models.create("wgan-gp", "digits", channels=4).gp_weight == 10.0
+    assert models.create("wgan-gp", "ring8").gp_weight == 0.1
+    assert models.create("wgan-gp", "ring8", gp_weight=10.0).gp_weight == 10.0

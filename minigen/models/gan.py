@@ -270,7 +270,7 @@ def check_options(dataset, opts):
     family's factories; fills in the dataset-dependent defaults. Returns the labels'
     distribution p_y (conditional) or None."""
     if opts.get("latent_dim", 0) is None:
-        opts["latent_dim"] = 64 if dataset.is_image else 8
+        opts["latent_dim"] = 64 if dataset.is_image else 2
     for key in ("latent_dim", "hidden", "depth", "channels", "d_steps"):
         if key in opts and not (isinstance(opts[key], (int, np.integer)) and opts[key] >= 1):
             raise ValueError(f"{key} must be a positive integer, got {opts[key]!r}")
@@ -320,13 +320,14 @@ GAN_OPTIONS = {
     "g_loss": ("nonsaturating", "generator objective: nonsaturating (max log D(G(z)), §4.6) or "
                                 "minimax (min log(1 - D(G(z))), §4.4)"),
     "d_steps": (1, "k, discriminator steps per generator step (§4.5)"),
-    "latent_dim": (None, "size of the noise z (none: 8 on 2-D toys, 64 on images)"),
+    "latent_dim": (None, "size of the noise z (none: 2 on 2-D toys, 64 on images)"),
     "hidden": (256, "width of the MLPs (2-D toys)"),
     "depth": (3, "hidden layers of each MLP (2-D toys)"),
     "channels": (64, "width of the DCGAN convnets' first level (images)"),
     "d_norm": ("none", "normalization in D: none, layer or batch"),
     "betas": ((0.5, 0.999), "Adam's (beta1, beta2) for both players"),
-    "lr_schedule": ("constant", "learning rates over the run: constant or linear decay to 0"),
+    "lr_schedule": ("linear", "learning rates over the run: constant or linear decay to 0 (the "
+                              "small last steps sharpen the modes)"),
     "ema_decay": (0.999, "decay of the generator's weight average used for sampling (0: off)"),
 }
 
@@ -342,7 +343,7 @@ def _gan_factory(conditional):
     return build
 
 
-GAN_TRAIN = train_defaults(toys={"steps": 6000, "batch_size": 256, "lr": 2e-4},
+GAN_TRAIN = train_defaults(toys={"steps": 8000, "batch_size": 256, "lr": 5e-4},
                            digits={"steps": 3000, "batch_size": 64, "lr": 2e-4},
                            mnist={"steps": 6000, "batch_size": 64, "lr": 2e-4})
 
