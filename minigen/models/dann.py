@@ -283,7 +283,7 @@ OPTIONS = {
 
 @register("dann", help="domain-adversarial classifier with gradient reversal, and its "
                        "source-only baseline (§5.5)",
-          options=OPTIONS, train={"steps": 3000, "batch_size": 64, "lr": 0.01})
+          options=OPTIONS, train={"steps": 1500, "batch_size": 64, "lr": 0.01})
 def build(dataset, channels, hidden, domain_hidden, lambda_max, gamma, momentum):
     if dataset.pair_of is None or not dataset.is_image:
         raise ValueError(f"dann trains on a domain pair; dataset {dataset.name!r} is not one "
