@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 
 import minigen as mg
-from minigen.ops.lstm import LSTMGatesOp, lstm_gates, unbind
+from minigen.ops.lstm import LSTMGatesOp, lstm_gates, lstm_layer, unbind
 from minigen.testing import shapes
 
 torch = pytest.importorskip("torch")
@@ -51,7 +51,28 @@ def weighted_steps(unbind_fn):
     return lambda x, dim, weights: tuple(s * (w * s) for s, w in zip(unbind_fn(x, dim), weights))
 
 
+@st.composite
+def layer_case(draw):
+    """x (L, N, I), h0 and c0 (N, H), W_ih (4H, I), W_hh (4H, H), and both biases or none."""
+    length, batch, inputs, hidden = (draw(st.integers(1, n)) for n in (3, 2, 3, 2))
+    shapes_ = [(length, batch, inputs), (batch, hidden), (batch, hidden),
+               (4 * hidden, inputs), (4 * hidden, hidden)]
+    if draw(st.booleans()):
+        shapes_ += [(4 * hidden,), (4 * hidden,)]
+    return tuple(shapes_), {}
+
+
+def torch_lstm_layer(x, h, c, weight_ih, weight_hh, *biases):
+    steps = []
+    for x_t in x.unbind(0):
+        gates = x_t @ weight_ih.T + h @ weight_hh.T + sum(biases)
+        h, c = torch_lstm_gates(gates, c, 1)
+        steps.append(torch.cat([h, c], 1))
+    return torch.stack(steps)
+
+
 SPECS = [OpSpec("lstm_gates", lstm_gates, torch_lstm_gates, gates_case()),
+         OpSpec("lstm_layer", lstm_layer, torch_lstm_layer, layer_case()),
          OpSpec("unbind", weighted_steps(unbind), weighted_steps(torch.unbind), unbind_case())]
 test_lstm_gates_match_finite_differences, test_lstm_gates_agree_with_torch = spec_tests(SPECS)
 

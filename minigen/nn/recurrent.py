@@ -14,7 +14,7 @@ import math
 
 from .. import creation
 from ..ops.index import stack
-from ..ops.lstm import lstm_gates, unbind
+from ..ops.lstm import lstm_gates, lstm_layer
 from . import functional as F
 from . import init
 from .layers import empty_parameter
@@ -134,16 +134,9 @@ class LSTM(Module):
         for k in range(self.num_layers):
             if k > 0 and self.dropout and self.training:
                 input = F.dropout(input, self.dropout, True)
-            weight_ih, weight_hh, bias_ih, bias_hh = self._layer_weights(k)
-            # the input's share of the gates for all steps in one matrix product; only the
-            # recurrent share h W_hh^T has to wait for the previous step
-            x_gates = F.linear(input.reshape(length * batch, input.shape[2]), weight_ih, bias_ih)
-            h, c = hx[0][k], hx[1][k]
-            outputs = []
-            for x_t in unbind(x_gates.reshape(length, batch, 4 * self.hidden_size), 0):
-                h, c = lstm_gates(x_t + F.linear(h, weight_hh, bias_hh), c, dim=1)
-                outputs.append(h)
-            input = stack(outputs)
+            out = lstm_layer(input, hx[0][k], hx[1][k], *self._layer_weights(k))
+            input, h, c = out[:, :, :self.hidden_size], out[-1, :, :self.hidden_size], \
+                out[-1, :, self.hidden_size:]
             h_n.append(h)
             c_n.append(c)
         output = input

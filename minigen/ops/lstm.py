@@ -173,3 +173,107 @@ def unbind(x, dim=0):
     gather = placeholder._ctx
     return tuple(UnbindStepOp.apply(placeholder, source=x.data, gather=gather, index=k)
                  for k in range(x.shape[d]))
+
+
+class LSTMLayerOp(Function):
+    """A whole LSTM layer over a sequence: (x (L, N, I), h0, c0 (N, H), weight_ih (4H, I),
+    weight_hh (4H, H), [bias_ih, bias_hh] (4H,)) -> [h_t, c_t] of every step, (L, N, 2H).
+
+    The same update as LSTMGatesOp at every step, with the matrix products of nn.LSTM: the
+    input's share of the gates for all steps in one product, x W_ih^T + b, then per step
+    gates_t = that + h_{t-1} W_hh^T. Backpropagation through time runs on arrays with the
+    gate gradients of ``_gate_gradients``, step by step backwards (the recurrence dh_{t-1} =
+    dgates_t W_hh), and the weight gradients as one product each over all steps,
+    dW_ih = dgates^T x and dW_hh = dgates^T h_prev. Per step that is a few array operations
+    instead of a few graph nodes, which is what a sequence of small steps spends its time on.
+
+    Under create_graph the layer is recomposed from lstm_gates nodes and differentiated with
+    autograd.grad(create_graph=True), so gradients of gradients are exact.
+    """
+
+    def forward(self, x, h0, c0, weight_ih, weight_hh, *biases):
+        xp = backend.get_array_module(x)
+        length, batch, _ = x.shape
+        hidden = weight_hh.shape[1]
+        x_gates = (x.reshape(length * batch, -1) @ weight_ih.T).reshape(length, batch, -1)
+        for b in biases:
+            x_gates += b
+        out = xp.empty((length, batch, 2 * hidden), dtype=x.dtype)
+        acts = xp.empty((length, batch, 4 * hidden), dtype=x.dtype)   # i, f, g, o
+        tanh_c = xp.empty((length, batch, hidden), dtype=x.dtype)
+        h, c = h0, c0
+        for t in range(length):
+            gates = x_gates[t]
+            gates += h @ weight_hh.T
+            a = acts[t]
+            a[:, :2 * hidden] = sigmoid_array(gates[:, :2 * hidden])
+            a[:, 2 * hidden:3 * hidden] = xp.tanh(gates[:, 2 * hidden:3 * hidden])
+            a[:, 3 * hidden:] = sigmoid_array(gates[:, 3 * hidden:])
+            i, f, g, o = _split4(a, 1)
+            c = out[t, :, hidden:]
+            xp.multiply(f, c0 if t == 0 else out[t - 1, :, hidden:], out=c)
+            c += i * g
+            xp.tanh(c, out=tanh_c[t])
+            h = out[t, :, :hidden]
+            xp.multiply(o, tanh_c[t], out=h)
+        self.acts, self.tanh_c = acts, tanh_c
+        return out
+
+    def backward(self, grad):
+        if is_grad_enabled():
+            return self._composed_backward(grad)
+        x, h0, c0, weight_ih, weight_hh = (t.data for t in self.inputs[:5])
+        xp = backend.get_array_module(x)
+        g_out, out = grad.data, self.output.data
+        length, batch, _ = x.shape
+        hidden = weight_hh.shape[1]
+        d_gates = xp.empty((length, batch, 4 * hidden), dtype=x.dtype)
+        dh, dc = 0.0, 0.0
+        for t in reversed(range(length)):
+            c_prev = c0 if t == 0 else out[t - 1, :, hidden:]
+            grads = _gate_gradients(g_out[t, :, :hidden] + dh, g_out[t, :, hidden:] + dc,
+                                    *_split4(self.acts[t], 1), self.tanh_c[t], c_prev)
+            for k in range(4):
+                d_gates[t, :, k * hidden:(k + 1) * hidden] = grads[k]
+            dc = grads[4]
+            dh = d_gates[t] @ weight_hh
+        flat = d_gates.reshape(length * batch, 4 * hidden)
+        h_prev = xp.concatenate([h0[None], out[:-1, :, :hidden]]).reshape(length * batch, hidden)
+        need = self.needs_input_grad
+        results = [(flat @ weight_ih).reshape(x.shape) if need[0] else None,
+                   dh if need[1] else None, dc if need[2] else None,
+                   flat.T @ x.reshape(length * batch, -1) if need[3] else None,
+                   flat.T @ h_prev if need[4] else None]
+        results += [flat.sum(0) if n else None for n in need[5:]]
+        return tuple(None if r is None else Tensor(xp.asarray(r, dtype=x.dtype) if
+                                                   isinstance(r, float) else r)
+                     for r in results)
+
+    def _composed_backward(self, grad):
+        from ..autograd import grad as autograd_grad
+        x, h0, c0, weight_ih, weight_hh, *biases = self.inputs
+        recomposed = lstm_layer_composite(x, h0, c0, weight_ih, weight_hh, *biases)
+        wanted = [t for t, n in zip(self.inputs, self.needs_input_grad) if n]
+        found = iter(autograd_grad([recomposed], wanted, [grad], create_graph=True,
+                                   allow_unused=True))
+        return tuple(next(found) if n else None for n in self.needs_input_grad)
+
+
+def lstm_layer_composite(x, h0, c0, weight_ih, weight_hh, *biases):
+    """LSTMLayerOp's value, composed of differentiable nodes (lstm_gates per step)."""
+    from ..nn.primitives import Linear
+    length, batch, _ = x.shape
+    x_gates = Linear.apply(x.reshape(length * batch, x.shape[2]), weight_ih)
+    for b in biases:
+        x_gates = x_gates + b
+    h, c, steps = h0, c0, []
+    for x_t in unbind(x_gates.reshape(length, batch, x_gates.shape[1]), 0):
+        h, c = lstm_gates(x_t + Linear.apply(h, weight_hh), c, dim=1)
+        steps.append(cat([h, c], 1))
+    return stack(steps)
+
+
+def lstm_layer(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """One LSTM layer over x (L, N, I) from (h0, c0) (N, H): (L, N, 2H), h_t then c_t."""
+    biases = [b for b in (bias_ih, bias_hh) if b is not None]
+    return LSTMLayerOp.apply(x, h0, c0, weight_ih, weight_hh, *biases)
