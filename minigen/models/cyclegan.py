@@ -263,7 +263,7 @@ OPTIONS = {
 
 @register("cyclegan", help="unpaired image translation: two residual generators, two PatchGAN "
                            "discriminators, cycle loss, image pool (§5.4)",
-          options=OPTIONS, train={"steps": 2000, "batch_size": 16, "lr": 2e-4})
+          options=OPTIONS, train={"steps": 1000, "batch_size": 8, "lr": 2e-4})
 def build(dataset, base, blocks, disc_base, cycle_weight, identity_weight, pool_size,
           decay_start):
     if dataset.pair_of is None or not dataset.is_image:
