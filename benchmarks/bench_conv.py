@@ -92,13 +92,18 @@ def torch_step(torch, x, w, b, g):
     return step
 
 
-def sgemm_rate(repeats=5, size=2048):
+def sgemm_rate(clock=time.perf_counter, repeats=5, size=2048):
     """NumPy's float32 matrix product in GFLOP/s on a large square product (the ceiling that an
     im2col + GEMM convolution can reach), median over the repeats."""
     rng = np.random.default_rng(1)
     a, b = (rng.standard_normal((size, size)).astype(np.float32) for _ in range(2))
     a @ b
-    return 2 * size ** 3 / statistics.median(timed(lambda: a @ b, repeats)) / 1e9
+    times = []
+    for _ in range(repeats):
+        start = clock()
+        a @ b
+        times.append(clock() - start)
+    return 2 * size ** 3 / statistics.median(times) / 1e9
 
 
 def memory_peak(step):
@@ -220,22 +225,31 @@ def main(args):
         err = np.abs(mine.grad.numpy() - ref.grad.numpy()).max() / np.abs(ref.grad.numpy()).max()
         assert err < 1e-4, f"minigen and torch gradients differ (relative error {err:.2e})"
         assert mine.grad.dtype == np.float32, "float32 must stay float32"
-    t_ours, t_theirs = [], []
+    t_ours, t_theirs, cpu_ours, cpu_theirs = [], [], [], []
     for _ in range(args.repeats):  # alternate, so that both see the same machine load
-        t_ours += timed(ours, 1)
-        t_theirs += timed(theirs, 1)
+        for fn, wall, cpu in ((ours, t_ours, cpu_ours), (theirs, t_theirs, cpu_theirs)):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fn()
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
     mine, ref = statistics.median(t_ours), statistics.median(t_theirs)
     print(f"minigen: median {1e3 * mine:7.1f} ms/iter   min {1e3 * min(t_ours):7.1f} ms")
     print(f"torch:   median {1e3 * ref:7.1f} ms/iter   min {1e3 * min(t_theirs):7.1f} ms")
     print(f"ratio minigen/torch: {mine / ref:.2f} (median), "
           f"{min(t_ours) / min(t_theirs):.2f} (min)")
+    cpu_mine, cpu_ref = statistics.median(cpu_ours), statistics.median(cpu_theirs)
+    print(f"CPU time (this process only; on a busy machine the fairer clock with one thread): "
+          f"minigen {1e3 * cpu_mine:.1f} ms, torch {1e3 * cpu_ref:.1f} ms, ratio "
+          f"{cpu_mine / cpu_ref:.2f}")
     # forward, input gradient and weight gradient: three products of 2 N H W C_out C_in 9 flops
     flops = 3 * 2 * n * s * s * c * c * 9
-    rate = sgemm_rate()
-    print(f"sgemm ceiling: {rate:.0f} GFLOP/s; the iteration is {flops / 1e9:.1f} GFLOP, "
-          f"{1e3 * flops / rate / 1e9:.0f} ms at the ceiling; minigen reaches "
-          f"{flops / mine / 1e9:.0f} GFLOP/s = {100 * flops / mine / 1e9 / rate:.0f}% of it, "
-          f"torch {flops / ref / 1e9:.0f} GFLOP/s")
+    for clock, (rate, mine_s, ref_s) in (("wall", (sgemm_rate(), mine, ref)),
+                                         ("CPU", (sgemm_rate(time.process_time), cpu_mine,
+                                                  cpu_ref))):
+        print(f"sgemm ceiling ({clock} clock): {rate:.0f} GFLOP/s; the iteration is "
+              f"{flops / 1e9:.1f} GFLOP, {1e3 * flops / rate / 1e9:.0f} ms at the ceiling; "
+              f"minigen reaches {flops / mine_s / 1e9:.0f} GFLOP/s = "
+              f"{100 * flops / mine_s / 1e9 / rate:.0f}% of it, torch {flops / ref_s / 1e9:.0f}")
     peak = memory_peak(ours)
     print(f"minigen memory peak of one iteration: {peak / 2**20:.1f} MiB above the inputs "
           f"(input x: {arrays[0].nbytes / 2**20:.1f} MiB)")

@@ -4,7 +4,8 @@
 Prints the median time per step of each and the ratio minigen / torch.
 
     python benchmarks/bench_mlp.py [--steps 200]
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_mlp.py    # both on one thread
+    python benchmarks/bench_mlp.py --threads 1               # both on one thread
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_mlp.py    # the same
 
 With OPENBLAS_NUM_THREADS set, torch is given the same number of threads, so both libraries run
 their matrix products with the same parallelism.
@@ -14,9 +15,23 @@ import os
 import statistics
 import time
 
-import numpy as np
 
-import minigen as mg
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS and torch threads (default: OPENBLAS_NUM_THREADS or BLAS's)")
+    return parser.parse_args()
+
+
+ARGS = parse_args() if __name__ == "__main__" else None
+if ARGS is not None and ARGS.threads is not None:  # read by OpenBLAS when NumPy loads it
+    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_name] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+
+import minigen as mg  # noqa: E402
 
 SIZES = (784, 256, 256, 10)
 BATCH = 128
@@ -75,22 +90,22 @@ def time_alternating(steps, batches, n):
     on a shared machine hits both alike."""
     prepared = [[(convert(x), convert(y)) for x, y in batches] for _, convert in steps]
     times = [[] for _ in steps]
+    cpu = [[] for _ in steps]
     losses = [[] for _ in steps]
     for i in range(n + 10):
         for k, (step, _) in enumerate(steps):
             x, y = prepared[k][i % len(batches)]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             loss = step(x, y)
             if i >= 10:  # the first steps warm up caches and allocators
                 times[k].append(time.perf_counter() - t0)
+                cpu[k].append(time.process_time() - c0)
                 losses[k].append(loss)
-    return [statistics.median(t) for t in times], [l[-1] for l in losses]
+    return ([statistics.median(t) for t in times], [statistics.median(t) for t in cpu],
+            [l[-1] for l in losses])
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200)
-    args = parser.parse_args()
+def main(args):
     import torch
     if os.environ.get("OPENBLAS_NUM_THREADS"):
         torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
@@ -98,14 +113,16 @@ def main():
     batches = [(rng.standard_normal((BATCH, 784)).astype(np.float32),
                 rng.integers(0, 10, BATCH).astype(np.int64)) for _ in range(20)]
     weights = init_weights(0)
-    (t_mg, t_th), (l_mg, l_th) = time_alternating(
+    (t_mg, t_th), (c_mg, c_th), (l_mg, l_th) = time_alternating(
         [minigen_step_fn(weights), torch_step_fn(weights)], batches, args.steps)
     print(f"torch threads: {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}")
     print(f"minigen: {t_mg * 1e3:.3f} ms/step   torch-CPU: {t_th * 1e3:.3f} ms/step   "
           f"ratio minigen/torch: {t_mg / t_th:.2f}x")
+    print(f"CPU time (this process only): minigen {c_mg * 1e3:.3f} ms/step   torch-CPU: "
+          f"{c_th * 1e3:.3f} ms/step   ratio {c_mg / c_th:.2f}x")
     print(f"loss after {args.steps} steps: minigen {l_mg:.4f}, torch {l_th:.4f} "
           f"(same weights and batches; they should agree closely)")
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

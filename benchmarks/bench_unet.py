@@ -18,14 +18,14 @@ shared machine hits both (median over the repeats):
 Each is timed by the wall clock and by this process's CPU time (time.process_time): on a
 machine shared with other jobs the wall clock also counts the time the process waited for a core,
 the CPU time only the time it ran (with several threads it adds theirs up). The peak memory of
-the training step is measured for each framework in a fresh process: the peak resident size
-while taking training steps, above the resident size once the model and optimizer were built.
+the training step is measured for each framework in a fresh process that builds the model and
+takes three training steps: the peak resident size during the steps above the resident size
+before them.
 """
 import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -175,7 +175,7 @@ def check_agreement(torch, model, twin, x, t):
     np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-3, atol=1e-3)
 
 
-def setup(args, torch):
+def setup(args, torch, check=True):
     """The model, its torch twin (agreement checked), both training steps and sampling calls."""
     dataset = datasets.load(args.data, "train")
     mg.manual_seed(0)
@@ -187,7 +187,8 @@ def setup(args, torch):
     twin = torch_unet(torch, model.net)
     T = model.num_timesteps
     x = rng.standard_normal((8,) + dataset.shape).astype(np.float32)
-    check_agreement(torch, model, twin, x, rng.integers(0, T, 8))
+    if check:
+        check_agreement(torch, model, twin, x, rng.integers(0, T, 8))
 
     batch = dataset.x[rng.integers(0, len(dataset), train["batch_size"])]
     mg_opt, th_opt = mg.optim.Adam(model.parameters(), 1e-4), torch.optim.Adam(twin.parameters(),
@@ -231,22 +232,29 @@ def setup(args, torch):
     return info, {"train_step": (mg_train, th_train), "sample_call": (mg_sample, th_sample)}
 
 
-def _resident_bytes():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status_bytes(field):
+    """VmRSS (resident now) or VmHWM (peak resident) of this process, from /proc/self/status."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def memory_child(args):
-    """Peak resident memory of training steps above the built model, for one framework."""
+    """Peak resident memory of three training steps above the resident size before them, for one
+    framework (Linux: the peak is reset through /proc/self/clear_refs before the steps)."""
     import torch
     threads, _ = blas_info()
     torch.set_num_threads(threads)
-    _, pairs = setup(args, torch)
+    _, pairs = setup(args, torch, check=False)
     step = pairs["train_step"][0 if args.memory_of == "minigen" else 1]
-    base = _resident_bytes()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _status_bytes("VmRSS")
     for _ in range(3):
         step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _status_bytes("VmHWM")
     print(json.dumps({"peak_mib": round(max(peak - base, 0) / 2 ** 20, 1)}))
 
 
