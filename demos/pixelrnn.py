@@ -85,7 +85,8 @@ for ax, name in zip(axes, trained):
     seen = receptive_field(trained[name], test.x[:4], *at)[0] > 0
     ax.imshow(seen, cmap="Blues", vmin=0, vmax=1.4)
     ax.scatter([at[1]], [at[0]], color="red", s=60)
-    ax.set_title(f"{name}: {int(seen.sum())} of {at[0] * 8 + at[1]} earlier pixels")
+    ax.set_title(f"{name}: {int(seen.sum())} of {at[0] * 8 + at[1]} earlier pixels",
+                 fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
 save(fig, OUT, "context.png", "the Row LSTM's triangle against the Diagonal BiLSTM's full past")
