@@ -112,7 +112,8 @@ def test_a_short_run_raises_the_test_elbo(likelihood, arch):
     if likelihood == "bernoulli":
         x_train, x_test = binary_digits("train"), binary_digits("test", 200)
     else:
-        x_train, x_test = datasets.load("digits", "train").x, datasets.load("digits", "test").x[:200]
+        x_train = datasets.load("digits", "train").x
+        x_test = datasets.load("digits", "test").x[:200]
     model = small_vae(likelihood, arch)
     x = mg.tensor(x_test)
     mg.manual_seed(1)
