@@ -247,18 +247,16 @@ OPTIONS = {
 
 
 def _build(variant):
-    def build(dataset, channels, hidden, layers):
+    def build(dataset, **given):
         size = train_defaults_by_data(DEFAULTS, dataset, model=True)
-        channels = size["channels"] if channels is None else channels
-        hidden = size["hidden"] if hidden is None else hidden
-        layers = size["layers"] if layers is None else layers
+        options = {k: size[k] if v is None else v for k, v in given.items()}
         name = f"pixelrnn-{'row' if variant == 'row' else 'diag'}"
-        check_options(name, dataset, channels=channels, hidden=hidden, layers=layers)
+        check_options(name, dataset, **options)
         if dataset.shape[0] != 1:
             raise ValueError(f"{name} models single-channel images; dataset {dataset.name!r} "
                              f"has {dataset.shape[0]} channels")
         head = PixelHead(dataset.shape[0], dataset.levels)
-        return PixelRNN(dataset.shape, head, variant, channels, hidden, layers)
+        return PixelRNN(dataset.shape, head, variant, **options)
     return build
 
 
