@@ -343,7 +343,7 @@ def _gan_factory(conditional):
     return build
 
 
-GAN_TRAIN = train_defaults(toys={"steps": 8000, "batch_size": 256, "lr": 5e-4},
+GAN_TRAIN = train_defaults(toys={"steps": 6000, "batch_size": 256, "lr": 5e-4},
                            digits={"steps": 3000, "batch_size": 64, "lr": 2e-4},
                            mnist={"steps": 6000, "batch_size": 64, "lr": 2e-4})
 

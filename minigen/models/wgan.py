@@ -144,7 +144,7 @@ WGAN_GP_OPTIONS = {**CONDITIONAL,
           options=WGAN_GP_OPTIONS,
           train=train_defaults(toys={"steps": 15000, "batch_size": 256, "lr": 5e-4},
                                digits={"steps": 10000, "batch_size": 64, "lr": 1e-4},
-                               mnist={"steps": 10000, "batch_size": 64, "lr": 1e-4}))
+                               mnist={"steps": 8000, "batch_size": 64, "lr": 1e-4}))
 def build_wgan_gp(dataset, conditional, gp_weight, n_critic, betas, d_norm, **opts):
     opts["conditional"] = conditional
     _check_n_critic(n_critic)
