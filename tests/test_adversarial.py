@@ -132,7 +132,8 @@ def test_penalty_gradient_with_respect_to_conv_critic_weights_matches_finite_dif
     mg.manual_seed(0)
     critic = _conv_critic()
     rng = np.random.default_rng(2)
-    real, fake = mg.tensor(rng.standard_normal((3, 1, 4, 4))), mg.tensor(rng.standard_normal((3, 1, 4, 4)))
+    real = mg.tensor(rng.standard_normal((3, 1, 4, 4)))
+    fake = mg.tensor(rng.standard_normal((3, 1, 4, 4)))
     weight = critic[0].weight
 
     def penalty():

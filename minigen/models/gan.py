@@ -78,7 +78,8 @@ class Discriminator(nn.Module):
         score = self.head(h).reshape(h.shape[0])
         if self.embed is not None:
             if y is None:
-                raise ValueError("this discriminator is conditional: call it as D(x, y) with labels")
+                raise ValueError("this discriminator is conditional: call it as D(x, y) with "
+                                 "labels")
             score = score + (self.embed(y) * h).sum(dim=1)
         return score
 
@@ -181,7 +182,7 @@ class GAN(AdversarialModel, SamplingModel, GenerativeModel):
         return mg.randn(n, self.latent_dim, device=device)
 
     def draw_labels(self, n, device=None):
-        """n labels from p_y (the training labels' distribution, §5.1), or None if unconditional."""
+        """n labels from p_y (the training labels' distribution, §5.1); None if unconditional."""
         if not self.conditional:
             return None
         u = mg.rand(n, dtype=np.float64).data
@@ -338,8 +339,9 @@ def _gan_factory(conditional):
         label_probs = check_options(dataset, opts)
         num_classes = 0 if label_probs is None else len(label_probs)
         generator, discriminator = build_players(dataset, opts, num_classes, opts["d_norm"])
-        return GAN(generator, discriminator, dataset.shape, opts["latent_dim"], label_probs, opts["g_loss"],
-                   opts["d_steps"], opts["betas"], opts["lr_schedule"], opts["ema_decay"] or None)
+        return GAN(generator, discriminator, dataset.shape, opts["latent_dim"], label_probs,
+                   opts["g_loss"], opts["d_steps"], opts["betas"], opts["lr_schedule"],
+                   opts["ema_decay"] or None)
     return build
 
 
