@@ -185,7 +185,8 @@ class GAN(AdversarialModel, SamplingModel, GenerativeModel):
         """n labels from p_y (the training labels' distribution, §5.1); None if unconditional."""
         if not self.conditional:
             return None
-        u = mg.rand(n, dtype=np.float64).data
+        # u on the device of the buffer label_cdf, so that searchsorted sees one device
+        u = mg.rand(n, dtype=np.float64, device=self.label_cdf.device).data
         xp = backend.get_array_module(u)
         y = xp.minimum(xp.searchsorted(self.label_cdf.data, u, side="right"), self.num_classes - 1)
         return mg.tensor(y.astype(np.int64), device=device)
