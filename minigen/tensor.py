@@ -241,6 +241,27 @@ class Tensor:
         self.data[...] = xp.asarray(values, dtype=self.dtype)
         return self
 
+    def _augmented(self, symbol, result):
+        """``x += y`` and the like: torch changes x in place, which a leaf that requires grad
+        refuses; here the same refusal, and otherwise the new value (as before)."""
+        if self._ctx is None and self._requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(f"x {symbol}= ...: a leaf tensor that requires grad is being used "
+                               f"in an in-place operation; write x = x {symbol} ... for a new "
+                               f"tensor, or change it under mg.no_grad()")
+        return result()
+
+    def __iadd__(self, other):
+        return self._augmented("+", lambda: self + other)
+
+    def __isub__(self, other):
+        return self._augmented("-", lambda: self - other)
+
+    def __imul__(self, other):
+        return self._augmented("*", lambda: self * other)
+
+    def __itruediv__(self, other):
+        return self._augmented("/", lambda: self / other)
+
     def zero_(self):
         return self._set("zero_", 0)
 

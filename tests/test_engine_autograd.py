@@ -302,3 +302,17 @@ def test_an_op_without_a_differentiable_backward_refuses_create_graph_by_name():
     assert_close(g, 3 * X ** 2)
     with pytest.raises(RuntimeError, match="_OnceDifferentiable does not support double backward"):
         mg.autograd.grad(_OnceDifferentiable.apply(x).sum(), x, create_graph=True)
+
+
+# ------------------------------------------------------------------------------ engine messages (from the acceptance review)
+def test_negating_a_bool_tensor_says_to_invert_it_with_tilde():
+    with pytest.raises(TypeError, match="~mask"):
+        -mg.tensor(np.array([True, False]))
+
+
+def test_backward_takes_a_numpy_gradient_of_the_outputs_shape_as_one_gradient():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * 2).backward(np.array([1.0, 10.0, 100.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 20, 200])
+    with pytest.raises(ValueError, match=r"gradient has shape \(4,\) but the output has shape"):
+        (x * 2).backward(np.ones(4))

@@ -160,3 +160,78 @@ def test_errors_name_the_shapes_dims_and_dtypes_involved(make, error, pattern):
         return
     with pytest.raises(error, match=pattern):
         make()
+
+
+# ------------------------------------------------------------------------------ creation and dtypes (from the acceptance review)
+def test_a_ragged_nested_list_is_refused_in_a_sentence():
+    with pytest.raises(ValueError, match="nested sequences have different lengths"):
+        mg.tensor([[1.0, 2.0], [3.0]])
+
+
+def test_arange_with_step_zero_is_a_value_error_naming_the_step():
+    with pytest.raises(ValueError, match="step must be nonzero"):
+        mg.arange(0, 5, 0)
+
+
+def test_randint_takes_torchs_high_and_size_form():
+    mg.manual_seed(0)
+    x = mg.randint(5, (200,))
+    assert x.shape == tuple(torch.randint(5, (200,)).shape) and x.dtype == np.int64
+    assert x.numpy().min() >= 0 and x.numpy().max() <= 4 and len(set(x.numpy())) == 5
+
+
+# ------------------------------------------------------------------------------ dtypes as torch
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos"])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_unary_math_of_an_integer_or_bool_tensor_is_float32_as_in_torch(name, dtype):
+    a = np.array([1, 2, 3]).astype(dtype)
+    ours, theirs = getattr(mg.tensor(a), name)(), getattr(torch.from_numpy(a), name)()
+    assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+    assert_close(ours.numpy(), theirs.numpy(), np.dtype(np.float32), what="forward")
+
+
+def test_clamp_of_an_integer_tensor_with_float_bounds_is_float32_as_in_torch():
+    a = np.array([-2, 0, 1, 3])
+    ours, theirs = mg.tensor(a).clamp(-0.5, 2.5), torch.from_numpy(a).clamp(-0.5, 2.5)
+    assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert mg.tensor(a).clamp(0, 2).dtype == np.int64  # integer bounds keep the integer dtype
+
+
+@pytest.mark.parametrize("first, second", [(np.int64, np.float32), (np.bool_, np.int64),
+                                           (np.float32, np.float64), (np.int32, np.int64)])
+def test_cat_of_mixed_dtypes_promotes_as_torch(first, second):
+    a, b = np.arange(3).astype(first), np.arange(2).astype(second)
+    ours = mg.cat([mg.tensor(a), mg.tensor(b)])
+    theirs = torch.cat([torch.from_numpy(a), torch.from_numpy(b)])
+    assert ours.dtype == theirs.numpy().dtype
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_cat_of_mixed_float_dtypes_returns_each_gradient_in_its_inputs_dtype():
+    a = mg.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    b = mg.tensor(np.ones(3), requires_grad=True)
+    (mg.cat([a, b]) * mg.tensor(np.arange(5.0))).sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    np.testing.assert_array_equal(a.grad.numpy(), [0, 1])
+    np.testing.assert_array_equal(b.grad.numpy(), [2, 3, 4])
+
+
+
+
+def test_augmented_assignment_on_a_leaf_that_requires_grad_is_refused_as_in_torch():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad .* in-place"):
+        x += 1
+    with pytest.raises(RuntimeError, match="in-place"):
+        x *= 2
+    t = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        t += 1
+    y = x * 1                     # not a leaf: a new value, recorded in the graph
+    y += 1
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+    with mg.no_grad():
+        x += 1                    # outside the graph it is allowed
+    np.testing.assert_array_equal(x.numpy(), [2.0, 3.0])

@@ -194,3 +194,11 @@ def test_layers_take_device_and_dtype_like_torch():
     layer = nn.Linear(2, 3, dtype=mg.float64)
     assert layer.weight.dtype == np.float64 and layer.bias.dtype == np.float64
     assert nn.BatchNorm2d(2, dtype=mg.float64).running_var.dtype == np.float64
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_with_the_wrong_channel_count_names_both(training):
+    bn = mg.nn.BatchNorm2d(3).train(training)
+    with pytest.raises(ValueError, match=r"\(2, 4, 5, 5\) has 4 channels but running_mean has "
+                                         r"shape \(3,\)"):
+        bn(mg.randn(2, 4, 5, 5))

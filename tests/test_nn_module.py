@@ -237,3 +237,8 @@ def test_deepcopy_gives_an_independent_module_with_parameters():
     with mg.no_grad():
         twin[0].weight.zero_()
     assert model[0].weight.numpy().any()
+
+
+def test_load_state_dict_of_something_that_is_not_a_mapping_is_a_type_error():
+    with pytest.raises(TypeError, match="expects a mapping .* got list"):
+        mg.nn.Linear(3, 2).load_state_dict([np.zeros((2, 3)), np.zeros(2)])

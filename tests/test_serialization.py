@@ -126,3 +126,12 @@ def test_save_and_load_through_open_files(tmp_path):
         mg.save({"a": mg.zeros(3)}, f)
     with open(tmp_path / "f.npz", "rb") as f:
         assert mg.load(f)["a"].shape == (3,)
+
+
+def test_save_into_a_missing_folder_or_onto_a_folder_names_the_users_path(tmp_path):
+    missing = str(tmp_path / "nowhere" / "x.npz")
+    with pytest.raises(FileNotFoundError, match="folder .*nowhere.* does not exist"):
+        mg.save({"a": 1}, missing)
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        mg.save({"a": 1}, str(tmp_path))
+    assert os.listdir(tmp_path) == []  # no temporary file is left behind
