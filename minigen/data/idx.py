@@ -98,6 +98,9 @@ def find_idx_file(directory, stem):
 def load_mnist_dir(directory, split):
     """(uint8 images (N, H, W), int64 labels (N,)) of the train or t10k files in ``directory``."""
     directory = os.fspath(directory)
+    if os.path.isfile(directory):
+        raise NotADirectoryError(f"{directory} is a file; mnist:PATH needs the folder that holds "
+                                 f"the IDX files (train-images-idx3-ubyte[.gz] ...)")
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"MNIST folder {directory} does not exist")
     image_stem, label_stem = MNIST_FILES[split]
