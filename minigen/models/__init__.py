@@ -238,4 +238,9 @@ def create(name, data="digits", **overrides):
     if isinstance(data, str):
         from minigen import data as datasets
         data = datasets.load(data, "train")
-    return entry.factory(data, **values)
+    try:
+        return entry.factory(data, **values)
+    except MemoryError:
+        changed = ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "its defaults"
+        raise ValueError(f"model {name!r} with {changed} needs more memory than this machine "
+                         f"has; choose smaller sizes") from None

@@ -344,8 +344,10 @@ def build(dataset, latent_dim, hidden, arch, likelihood, beta):
         raise ValueError(f"a Bernoulli decoder needs binarized data (2 levels); dataset "
                          f"{dataset.name!r} has {dataset.levels} (use digits-binary or "
                          f"mnist5k-binary, or likelihood=logistic)")
-    if latent_dim < 1 or hidden < 1:
-        raise ValueError(f"latent_dim and hidden must be positive, got {latent_dim} and {hidden}")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+               for v in (latent_dim, hidden)):
+        raise ValueError(f"latent_dim and hidden must be positive integers, got {latent_dim!r} "
+                         f"and {hidden!r}")
     if not beta >= 0:
         raise ValueError(f"beta must be a number >= 0, got {beta}")
     _, h, w = dataset.shape

@@ -100,7 +100,7 @@ def build_model(config, dataset=None):
     try:
         return models.create(config["model"], data, **config["options"])
     except ValueError as exc:
-        raise RunError(f"cannot rebuild the model of this run: {exc}") from None
+        raise RunError(f"cannot build model {config['model']!r}: {exc}") from None
 
 
 def which_checkpoint(run_dir, checkpoint=None):

@@ -232,6 +232,8 @@ def train(model, data=None, steps=None, batch_size=None, lr=None, seed=None, dev
                           device=device, steps=config["steps"])
     except ValueError as exc:
         raise RunError(f"cannot train {config['model']!r} on {config['data']!r}: {exc}") from None
+    except MemoryError:
+        raise RunError(_out_of_memory(config)) from None
     if resume:
         trainer.load_state_dict(read_checkpoint(out, device=device))
     config.pop("stopped", None)
@@ -267,6 +269,8 @@ def train(model, data=None, steps=None, batch_size=None, lr=None, seed=None, dev
             finished = trainer.fit(config["steps"], checkpoint=checkpoint, checkpoint_every=every,
                                    on_step=on_step, progress=progress,
                                    validate_every=validate_every, on_best=on_best)
+    except MemoryError:
+        raise RunError(_out_of_memory(config, trainer.step)) from None
     except NonFiniteLoss as exc:
         draw_losses(trainer)
         kept = (f"the last finite checkpoint (step {config['step']}) is kept"
@@ -295,6 +299,13 @@ def train(model, data=None, steps=None, batch_size=None, lr=None, seed=None, dev
         summary["best"] = {"step": trainer.best[1], "validation": trainer.best[0]} \
             if trainer.best else None
     return summary
+
+
+def _out_of_memory(config, step=None):
+    changed = {k: v for k, v in config["options"].items()}
+    where = "" if step is None else f" at step {step}"
+    return (f"training {config['model']!r} ran out of memory{where} with batch size "
+            f"{config['batch_size']} and options {changed}; choose smaller sizes")
 
 
 def _title(config):
