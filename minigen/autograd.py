@@ -1,86 +1,22 @@
-"""Reverse-mode automatic differentiation: the Function node and the graph walk.
+"""Reverse-mode automatic differentiation: the Function node and the backward walk.
 
-The idea in one paragraph: every op that computes a Tensor from Tensors is a ``Function``. Its
-``forward`` works on raw arrays; when gradients are wanted, the Function remembers its inputs and
-becomes the ``_ctx`` of the output. ``backward(grad_output)`` returns one gradient per input, written
-with Tensor ops, so the backward pass is itself a graph when ``create_graph=True`` (gradients of
-gradients, lecture §5.2's gradient penalty). ``run_backward`` sorts the graph topologically and walks
-it once from the outputs to the leaves, summing the gradients that meet at each tensor.
+Every op that computes a Tensor from Tensors is a ``Function``. Its ``forward`` works on raw
+arrays; when gradients are wanted, the Function remembers its inputs and becomes the ``_ctx`` of
+its output. ``backward(g)`` returns one gradient per input (the vector-Jacobian product g^T J),
+written with Tensor ops, so that with ``create_graph=True`` the backward pass is itself recorded
+and can be differentiated again (lecture §5.2's gradient penalty).
+
+``run_backward`` is the whole algorithm: sort the graph topologically, then walk it once from the
+outputs to the leaves, handing each node the sum of the gradients that reached its output. What
+the walk needs besides (which tensors grad() wants, how a leaf's ``.grad`` owns its array, the
+checks around each backward call) sits in small functions after it; grad mode and anomaly mode
+are in ``modes.py``.
 """
-import contextlib
-import functools
-import traceback
 import weakref
 
-from . import backend
-
-# in_backward: set while a node's backward runs, so that anomaly mode blames that node (in
-# _conform) rather than the Div or Mul inside its backward formula
-_state = {"grad_enabled": True, "anomaly": False, "in_backward": False}
-
-
-def is_grad_enabled():
-    return _state["grad_enabled"]
-
-
-class _GradMode(contextlib.ContextDecorator):
-    """Context manager and decorator that sets whether ops record the graph."""
-
-    def __init__(self, enabled):
-        self.enabled = enabled
-
-    def __enter__(self):
-        self.prev = _state["grad_enabled"]
-        _state["grad_enabled"] = self.enabled
-
-    def __exit__(self, *exc):
-        _state["grad_enabled"] = self.prev
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with _GradMode(self.enabled):
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-def no_grad():
-    """Ops inside ``with mg.no_grad():`` record nothing (evaluation, sampling, optimizer steps)."""
-    return _GradMode(False)
-
-
-def enable_grad():
-    """Turn recording back on inside a ``no_grad`` block."""
-    return _GradMode(True)
-
-
-def set_grad_enabled(mode):
-    return _GradMode(bool(mode))
-
-
-class detect_anomaly(contextlib.ContextDecorator):
-    """Inside this block every op checks its output, and every backward its gradients, for NaN or
-    inf, and the first op that produces one raises a RuntimeError naming it and where it was called."""
-
-    def __enter__(self):
-        self.prev = _state["anomaly"]
-        _state["anomaly"] = True
-
-    def __exit__(self, *exc):
-        _state["anomaly"] = self.prev
-        return False
-
-
-def is_anomaly_enabled():
-    return _state["anomaly"]
-
-
-def _check_finite(array, what):
-    xp = backend.get_array_module(array)
-    if array.dtype.kind in "fc" and not bool(xp.isfinite(array).all()):
-        kind = "NaN" if bool(xp.isnan(array).any()) else "inf"
-        raise RuntimeError(f"anomaly detected: {what} produced {kind} values")
+from . import backend, modes
+from .modes import (detect_anomaly, enable_grad, is_anomaly_enabled,  # noqa: F401  (re-exported)
+                    is_grad_enabled, no_grad, set_grad_enabled)
 
 
 class Function:
@@ -100,22 +36,21 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         fn = cls(**params)
-        arrays = [t.data for t in inputs]
-        if len(arrays) > 1 and backend.cupy_loaded():
+        if len(inputs) > 1 and backend.cupy_loaded():
             _check_same_device(cls, inputs)
-        out = Tensor(fn.forward(*arrays))
+        out = Tensor(fn.forward(*[t.data for t in inputs]))
         # only floating outputs join the graph: x.long() or x > 0 of a tensor needing grad is
         # a constant, as in torch
-        if _state["grad_enabled"] and out.data.dtype.kind in "fc" \
+        if modes.is_grad_enabled() and out.data.dtype.kind in "fc" \
                 and any(t.requires_grad for t in inputs):
             out._requires_grad = True  # the dtype was checked just above
             out._ctx = fn
             fn.inputs = inputs
             fn._output = weakref.ref(out)
-            if _state["anomaly"]:
-                fn.created_at = "".join(traceback.format_stack(limit=8)[:-2])
-        if _state["anomaly"] and not _state["in_backward"]:
-            _check_finite(out.data, f"forward of {cls.__name__}")
+            if modes.is_anomaly_enabled():
+                modes.remember_call_site(fn)
+        if modes.is_anomaly_enabled():
+            modes.check_forward(fn, out)
         return out
 
     @property
@@ -136,15 +71,6 @@ class Function:
     freed = False
 
 
-def _check_same_device(cls, inputs):
-    devices = {t.device for t in inputs}
-    if len(devices) > 1:
-        raise RuntimeError(
-            f"{cls.__name__} got tensors on different devices: "
-            + ", ".join(f"{tuple(t.shape)} on {t.device}" for t in inputs)
-            + "; move them to one device with .to(device)")
-
-
 def _topological_order(roots):
     """Tensors that need a gradient, each after every tensor it was computed from (iterative DFS,
     so that long recurrent graphs do not hit Python's recursion limit)."""
@@ -159,31 +85,11 @@ def _topological_order(roots):
             continue
         seen.add(id(t))
         stack.append((t, True))
-        ctx = t._ctx
-        if ctx is not None:
-            if ctx.freed:
-                raise RuntimeError(
-                    "Trying to backward through the graph a second time (its saved values were "
-                    "freed by the first backward). Pass retain_graph=True to the first "
-                    "backward() or autograd.grad() call if you need to go through it again.")
-            for p in ctx.inputs:
-                if p.requires_grad and id(p) not in seen:
-                    stack.append((p, False))
+        if t._ctx is not None:
+            _check_not_freed(t._ctx)
+            stack.extend((p, False) for p in t._ctx.inputs
+                         if p.requires_grad and id(p) not in seen)
     return order
-
-
-def _needed(order, targets):
-    """ids of tensors from which some target can be reached: only they need gradients."""
-    needed = set(targets)
-    for t in order:  # inputs come before outputs
-        if t._ctx is not None and any(id(p) in needed for p in t._ctx.inputs):
-            needed.add(id(t))
-    return needed
-
-
-def _accumulate(grads, key, g):
-    prev = grads.get(key)
-    grads[key] = g if prev is None else prev + g
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
@@ -193,79 +99,114 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     called ``retain_grad``); otherwise the gradients of ``inputs`` are returned and ``.grad`` is
     left untouched.
     """
-    grads = {}
-    handed_out = set()  # ids of arrays that a caller holds or a leaf's .grad already owns
-    for r, g in zip(roots, root_grads):
-        _accumulate(grads, id(r), g)
-        handed_out.add(id(g.data))
     order = _topological_order(roots)
-    targets = None if inputs is None else {id(t) for t in inputs}
-    needed = None if targets is None else _needed(order, targets)
-    captured = {}
+    wanted = _wanted(order, inputs)
+    grads = _Gradients(roots, root_grads, inputs)
     with set_grad_enabled(create_graph):
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
+        for t in reversed(order):               # outputs first, leaves last
+            g = grads.pop(t)                    # the sum of what reached t
             if g is None:
                 continue
-            if targets is not None:
-                if id(t) in targets:
-                    captured[id(t)] = g
-            elif t._ctx is None or t._retain_grad:
-                _store_grad(t, g, create_graph, handed_out)
-            ctx = t._ctx
-            if ctx is None:
+            grads.deliver(t, g, create_graph)   # a leaf's .grad, or a result of grad()
+            fn = t._ctx
+            if fn is None:
                 continue
-            needs = tuple(p.requires_grad and (needed is None or id(p) in needed)
-                          for p in ctx.inputs)
-            if any(needs):
-                if create_graph and not ctx.differentiable_backward:
-                    raise RuntimeError(
-                        f"{type(ctx).__name__} does not support double backward: its backward is "
-                        "not written in differentiable ops, so create_graph=True cannot go through it")
-                ctx.needs_input_grad = needs
-                outer, _state["in_backward"] = _state["in_backward"], True
-                try:
-                    in_grads = ctx.backward(g)
-                finally:
-                    _state["in_backward"] = outer
-                if not isinstance(in_grads, tuple):
-                    in_grads = (in_grads,)
-                for p, gp, need in zip(ctx.inputs, in_grads, needs):
-                    if need and gp is not None:
-                        _accumulate(grads, id(p), _conform(gp, p, ctx))
+            for x, gx in zip(fn.inputs, _vector_jacobian_products(fn, g, wanted, create_graph)):
+                if gx is not None:
+                    grads.add(x, gx)
             if not retain_graph:
-                ctx.free()
-    if targets is None:
+                fn.free()
+    return grads.results()
+
+
+# ----------------------------------------------------------------------------- beside the walk
+def _wanted(order, inputs):
+    """Which tensors need a gradient: all that require one for backward(); for grad(inputs) only
+    those from which some input can be reached (the rest of the graph is pruned)."""
+    if inputs is None:
         return None
-    return tuple(captured.get(id(t)) for t in inputs)
+    wanted = {id(t) for t in inputs}
+    for t in order:  # inputs come before outputs
+        if t._ctx is not None and any(id(p) in wanted for p in t._ctx.inputs):
+            wanted.add(id(t))
+    return wanted
 
 
-def _conform(g, p, ctx):
+def _vector_jacobian_products(fn, g, wanted, create_graph):
+    """The gradients ``fn.backward(g)`` gives its inputs, checked (shape, dtype, anomaly mode);
+    None for an input that needs none."""
+    needs = tuple(p.requires_grad and (wanted is None or id(p) in wanted) for p in fn.inputs)
+    if not any(needs):
+        return ()
+    if create_graph and not fn.differentiable_backward:
+        raise RuntimeError(
+            f"{type(fn).__name__} does not support double backward: its backward is not written "
+            "in differentiable ops, so create_graph=True cannot go through it")
+    fn.needs_input_grad = needs
+    with modes.inside_backward():
+        in_grads = fn.backward(g)
+    if not isinstance(in_grads, tuple):
+        in_grads = (in_grads,)
+    return tuple(_conform(gp, p, fn) if need and gp is not None else None
+                 for p, gp, need in zip(fn.inputs, in_grads, needs))
+
+
+def _conform(g, p, fn):
     """Check a gradient's shape against its input and cast it to the input's dtype."""
     if g.data.shape != p.data.shape:
         raise RuntimeError(
-            f"internal error: backward of {type(ctx).__name__} returned a gradient of shape "
+            f"internal error: backward of {type(fn).__name__} returned a gradient of shape "
             f"{tuple(g.shape)} for an input of shape {tuple(p.shape)}")
     if g.data.dtype != p.data.dtype:
         g = g.to(p.dtype)
-    if _state["anomaly"]:
-        where = getattr(ctx, "created_at", "")
-        try:
-            _check_finite(g.data, f"backward of {type(ctx).__name__}")
-        except RuntimeError as exc:
-            raise RuntimeError(f"{exc}; the op was called at:\n{where}") from None
+    if modes.is_anomaly_enabled():
+        modes.check_backward(fn, g)
     return g
 
 
+class _Gradients:
+    """The gradients in flight during one walk, keyed by tensor, and where they end up."""
+
+    def __init__(self, roots, root_grads, inputs):
+        self.pending = {}
+        self.inputs = inputs
+        self.targets = None if inputs is None else {id(t) for t in inputs}
+        self.captured = {}
+        # ids of arrays that a caller holds or a leaf's .grad already owns (see _store_grad)
+        self.handed_out = set()
+        for r, g in zip(roots, root_grads):
+            self.add(r, g)
+            self.handed_out.add(id(g.data))
+
+    def add(self, t, g):
+        prev = self.pending.get(id(t))
+        self.pending[id(t)] = g if prev is None else prev + g
+
+    def pop(self, t):
+        return self.pending.pop(id(t), None)
+
+    def deliver(self, t, g, create_graph):
+        if self.targets is not None:
+            if id(t) in self.targets:
+                self.captured[id(t)] = g
+        elif t._ctx is None or t._retain_grad:
+            _store_grad(t, g, create_graph, self.handed_out)
+
+    def results(self):
+        if self.inputs is None:
+            return None
+        return tuple(self.captured.get(id(t)) for t in self.inputs)
+
+
 def _store_grad(t, g, create_graph, handed_out):
+    """Sum ``g`` into ``t.grad``. Optimizers change ``.grad`` in place, so a new ``.grad`` must own
+    its array: it is copied when it is the caller's gradient, an array another leaf already
+    received (the backward of a + b passes g to both), or a view into some other array."""
     if t.grad is not None:
         t.grad = t.grad + g  # a new tensor; with a graph only under create_graph
     elif create_graph and g.requires_grad:
         t.grad = g  # part of the recorded graph, so it cannot be changed in place
     else:
-        # .grad is changed in place by optimizers, so it must own its array: copy when g is the
-        # caller's gradient, an array another leaf already received (the backward of a + b
-        # passes g to both), or a view into some other array
         a = g.data
         if id(a) in handed_out or getattr(a, "base", None) is not None \
                 or not backend.is_writable(a):
@@ -274,6 +215,24 @@ def _store_grad(t, g, create_graph, handed_out):
         t.grad = Tensor(a)
 
 
+def _check_same_device(cls, inputs):
+    devices = {t.device for t in inputs}
+    if len(devices) > 1:
+        raise RuntimeError(
+            f"{cls.__name__} got tensors on different devices: "
+            + ", ".join(f"{tuple(t.shape)} on {t.device}" for t in inputs)
+            + "; move them to one device with .to(device)")
+
+
+def _check_not_freed(fn):
+    if fn.freed:
+        raise RuntimeError(
+            "Trying to backward through the graph a second time (its saved values were freed by "
+            "the first backward). Pass retain_graph=True to the first backward() or "
+            "autograd.grad() call if you need to go through it again.")
+
+
+# ----------------------------------------------------------------------------- the public calls
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Sum the gradients of ``tensors`` into the leaves' ``.grad`` (``Tensor.backward``)."""
     tensors, grad_tensors = _roots(tensors, grad_tensors, "backward")

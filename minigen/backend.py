@@ -126,3 +126,13 @@ def keep_freed_memory():
 
 
 keep_freed_memory()
+
+
+def special_functions(xp):
+    """The special-functions module for the array module ``xp``: scipy.special for NumPy,
+    cupyx.scipy.special for CuPy (imported on first use)."""
+    if xp is np:
+        import scipy.special as special
+    else:
+        import cupyx.scipy.special as special
+    return special

@@ -175,9 +175,9 @@ class Tensor:
                 dtype = a
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
-            out = ops.elementwise.Cast.apply(out, dtype=np.dtype(dtype))
+            out = ops.elementwise.CastOp.apply(out, dtype=np.dtype(dtype))
         if device is not None and backend.check_device(device) != self.device:
-            out = ops.elementwise.ToDevice.apply(out, device=backend.check_device(device))
+            out = ops.elementwise.ToDeviceOp.apply(out, device=backend.check_device(device))
         return out
 
     def cpu(self):
@@ -205,10 +205,14 @@ class Tensor:
         return self.to(other.dtype)
 
     def clone(self):
-        return ops.elementwise.Clone.apply(self)
+        return ops.elementwise.CloneOp.apply(self)
 
     def contiguous(self):
-        return self
+        """This tensor if its array is in C order, else a C-ordered copy (differentiable)."""
+        return self if self.is_contiguous() else ops.elementwise.CloneOp.apply(self)
+
+    def is_contiguous(self):
+        return bool(self.data.flags.c_contiguous)
 
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=200,
@@ -326,10 +330,13 @@ class Tensor:
     def __ge__(self, o): return ops.elementwise.compare("greater_equal", self, o)
     def __eq__(self, o): return ops.elementwise.compare("equal", self, o)
     def __ne__(self, o): return ops.elementwise.compare("not_equal", self, o)
-    def __invert__(self): return ops.elementwise.logical("logical_not", self)
-    def __and__(self, o): return ops.elementwise.logical("logical_and", self, o)
-    def __or__(self, o): return ops.elementwise.logical("logical_or", self, o)
-    def __xor__(self, o): return ops.elementwise.logical("logical_xor", self, o)
+    def __invert__(self): return ops.elementwise.bitwise("not", self)
+    def __and__(self, o): return ops.elementwise.bitwise("and", self, o)
+    def __rand__(self, o): return ops.elementwise.bitwise("and", o, self)
+    def __or__(self, o): return ops.elementwise.bitwise("or", self, o)
+    def __ror__(self, o): return ops.elementwise.bitwise("or", o, self)
+    def __xor__(self, o): return ops.elementwise.bitwise("xor", self, o)
+    def __rxor__(self, o): return ops.elementwise.bitwise("xor", o, self)
     def __getitem__(self, index): return ops.index.getitem(self, index)
 
     def __iter__(self):
@@ -342,34 +349,47 @@ class Tensor:
     def div(self, o): return self / o
     def neg(self): return -self
     def pow(self, exponent): return ops.elementwise.pow(self, exponent)
-    def exp(self): return ops.elementwise.float_unary(ops.elementwise.Exp, self)
-    def log(self): return ops.elementwise.float_unary(ops.elementwise.Log, self)
-    def sqrt(self): return ops.elementwise.float_unary(ops.elementwise.Sqrt, self)
+    def exp(self): return ops.elementwise.float_unary(ops.elementwise.ExpOp, self)
+    def log(self): return ops.elementwise.float_unary(ops.elementwise.LogOp, self)
+    def sqrt(self): return ops.elementwise.float_unary(ops.elementwise.SqrtOp, self)
     def rsqrt(self): return 1.0 / self.sqrt()
     def square(self): return self * self
-    def tanh(self): return ops.elementwise.float_unary(ops.elementwise.Tanh, self)
-    def sigmoid(self): return ops.elementwise.float_unary(ops.elementwise.Sigmoid, self)
-    def relu(self): return ops.elementwise.Relu.apply(self)
-    def abs(self): return ops.elementwise.Abs.apply(self)
-    def sin(self): return ops.elementwise.float_unary(ops.elementwise.Sin, self)
-    def cos(self): return ops.elementwise.float_unary(ops.elementwise.Cos, self)
-    def sign(self): return ops.elementwise.sign(self)
-    def clamp(self, min=None, max=None): return ops.elementwise.clamp(self, min, max)
+    def tanh(self): return ops.elementwise.float_unary(ops.elementwise.TanhOp, self)
+    def sigmoid(self): return ops.elementwise.float_unary(ops.elementwise.SigmoidOp, self)
+    def sin(self): return ops.elementwise.float_unary(ops.elementwise.SinOp, self)
+    def cos(self): return ops.elementwise.float_unary(ops.elementwise.CosOp, self)
+    def relu(self): return ops.piecewise.relu(self)
+    def abs(self): return ops.piecewise.abs(self)
+    def sign(self): return ops.piecewise.sign(self)
+    def floor(self): return ops.piecewise.rounding("floor", self)
+    def ceil(self): return ops.piecewise.rounding("ceil", self)
+    def round(self): return ops.piecewise.rounding("round", self)
+    def trunc(self): return ops.piecewise.rounding("trunc", self)
+    def clamp(self, min=None, max=None): return ops.piecewise.clamp(self, min, max)
     clip = clamp
-    def maximum(self, o): return ops.elementwise.maximum(self, o)
-    def minimum(self, o): return ops.elementwise.minimum(self, o)
+    def maximum(self, o): return ops.piecewise.maximum(self, o)
+    def minimum(self, o): return ops.piecewise.minimum(self, o)
+    def where(self, condition, other): return ops.piecewise.where(condition, self, other)
+    def masked_fill(self, mask, value): return ops.index.masked_fill(self, mask, value)
     def isnan(self): return ops.elementwise.logical("isnan", self)
+    def isinf(self): return ops.elementwise.logical("isinf", self)
     def isfinite(self): return ops.elementwise.logical("isfinite", self)
+    def logical_not(self): return ops.elementwise.logical("logical_not", self)
 
-    # ----------------------------------------------------------------- reductions
+    # ----------------------------------------------------------------- reductions and scans
     def sum(self, dim=None, keepdim=False): return ops.reduce.sum(self, dim, keepdim)
     def mean(self, dim=None, keepdim=False): return ops.reduce.mean(self, dim, keepdim)
+    def prod(self, dim=None, keepdim=False): return ops.scan.prod(self, dim, keepdim)
+    def cumsum(self, dim): return ops.scan.cumsum(self, dim)
+    def cumprod(self, dim): return ops.scan.cumprod(self, dim)
 
     def var(self, dim=None, unbiased=True, keepdim=False, correction=None):
-        return ops.reduce.var(self, dim, keepdim, unbiased if correction is None else correction)
+        return _functional().var(self, dim, unbiased if correction is None else correction,
+                                 keepdim)
 
     def std(self, dim=None, unbiased=True, keepdim=False, correction=None):
-        return self.var(dim, unbiased, keepdim, correction).sqrt()
+        return _functional().std(self, dim, unbiased if correction is None else correction,
+                                 keepdim)
 
     def amax(self, dim=None, keepdim=False): return ops.reduce.amax(self, dim, keepdim)
     def amin(self, dim=None, keepdim=False): return ops.reduce.amin(self, dim, keepdim)
@@ -377,16 +397,36 @@ class Tensor:
     def min(self, dim=None, keepdim=False): return ops.reduce.max_or_min(self, dim, keepdim, False)
     def argmax(self, dim=None, keepdim=False): return ops.reduce.argext(self, dim, keepdim, True)
     def argmin(self, dim=None, keepdim=False): return ops.reduce.argext(self, dim, keepdim, False)
-    def logsumexp(self, dim, keepdim=False): return ops.reduce.logsumexp(self, dim, keepdim)
-    def softmax(self, dim): return ops.reduce.softmax(self, dim)
-    def log_softmax(self, dim): return ops.reduce.log_softmax(self, dim)
-    def all(self): return Tensor(backend.get_array_module(self.data).all(self.data))
-    def any(self): return Tensor(backend.get_array_module(self.data).any(self.data))
+    def all(self, dim=None, keepdim=False): return ops.reduce.all_or_any(self, dim, keepdim, True)
+    def any(self, dim=None, keepdim=False): return ops.reduce.all_or_any(self, dim, keepdim, False)
+    def logsumexp(self, dim, keepdim=False): return _functional().logsumexp(self, dim, keepdim)
+    def softmax(self, dim): return _functional().softmax(self, dim)
+    def log_softmax(self, dim): return _functional().log_softmax(self, dim)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return ops.rearrange.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return ops.rearrange.sort(self, dim, descending, stable).indices
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return ops.rearrange.topk(self, k, dim, largest, sorted)
+
+    # ----------------------------------------------------------------- indexing
+    def gather(self, dim, index): return ops.index.gather(self, dim, index)
+    def scatter(self, dim, index, src=None, value=None):
+        return ops.index.scatter(self, dim, index, src, value)
+    def scatter_add(self, dim, index, src): return ops.index.scatter_add(self, dim, index, src)
+    def index_select(self, dim, index): return ops.index.index_select(self, dim, index)
+    def flip(self, *dims): return ops.rearrange.flip(self, _shape_args(dims))
+    def roll(self, shifts, dims=None): return ops.rearrange.roll(self, shifts, dims)
+    def tril(self, diagonal=0): return ops.rearrange.tril(self, diagonal)
+    def triu(self, diagonal=0): return ops.rearrange.triu(self, diagonal)
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape): return ops.shape.reshape(self, _shape_args(shape))
-    def view(self, *shape): return ops.shape.reshape(self, _shape_args(shape))
-    def view_as(self, other): return ops.shape.reshape(self, other.shape)
+    def view(self, *shape): return ops.shape.view(self, _shape_args(shape))
+    def view_as(self, other): return ops.shape.view(self, other.shape)
     def reshape_as(self, other): return ops.shape.reshape(self, other.shape)
     def permute(self, *dims): return ops.shape.permute(self, _shape_args(dims))
     def transpose(self, dim0, dim1): return ops.shape.transpose(self, dim0, dim1)
@@ -398,8 +438,8 @@ class Tensor:
     def expand_as(self, other): return ops.shape.expand(self, other.shape)
     def broadcast_to(self, shape): return ops.shape.expand(self, tuple(shape))
     def repeat(self, *repeats): return ops.shape.repeat(self, _shape_args(repeats))
-    def chunk(self, chunks, dim=0): return ops.index.chunk(self, chunks, dim)
-    def split(self, size, dim=0): return ops.index.split(self, size, dim)
+    def chunk(self, chunks, dim=0): return ops.join.chunk(self, chunks, dim)
+    def split(self, size, dim=0): return ops.join.split(self, size, dim)
     def matmul(self, o): return ops.linalg.matmul(self, o)
 
     @property
@@ -416,6 +456,14 @@ def _shape_args(args):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return tuple(args)
+
+
+def _functional():
+    """nn.functional, for the Tensor methods that torch has but that are composites here (var,
+    std, logsumexp, softmax): they live with the other composites, one layer up, and are
+    imported when first called."""
+    from .nn import functional
+    return functional
 
 
 def _raw(value):

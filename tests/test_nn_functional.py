@@ -11,7 +11,7 @@ import torch.nn.functional as TF
 
 import minigen as mg
 import minigen.nn.functional as F
-from minigen.nn import primitives
+from minigen.ops import activation as primitives
 from minigen.testing import gradcheck, gradgradcheck
 from nn_oracle import check_function
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import minigen as mg
-from minigen.ops.index import pad
+from minigen.ops.join import pad
 from minigen.testing import arrays, broadcastable_shapes, shapes
 from test_ops_harness import OpSpec, spec_tests
 

@@ -83,9 +83,10 @@ SPECS = [
            reshape_case()),
     OpSpec("reshape_varargs", lambda x, shape: x.reshape(*shape),
            lambda x, shape: x.reshape(shape), reshape_case()),
-    # torch's view refuses non-contiguous inputs; minigen's view is reshape
-    OpSpec("view", lambda x, shape: x.view(shape), lambda x, shape: x.reshape(shape),
-           reshape_case()),
+    # the harness draws non-contiguous inputs, which view may refuse (as torch's does): made
+    # contiguous first, as torch code does
+    OpSpec("view", lambda x, shape: x.contiguous().view(shape),
+           lambda x, shape: x.contiguous().view(shape), reshape_case()),
     OpSpec("permute", lambda x, dims: x.permute(*dims), lambda x, dims: x.permute(dims),
            permute_case()),
     OpSpec("transpose", lambda x, dims: x.transpose(*dims), lambda x, dims: x.transpose(*dims),

@@ -36,7 +36,7 @@ import contextlib
 
 import minigen as mg
 from minigen import backend, optim
-from minigen.nn import primitives
+from minigen.ops import activation as primitives
 
 G_LOSSES = ("minimax", "nonsaturating")
 

@@ -1,10 +1,13 @@
 """nn.functional (imported as F): the stateless functions that layers are built from.
 
-Names, argument names, defaults and semantics are torch.nn.functional's. Almost everything here is
-a composite of the primitive ops in minigen.ops, so its gradient (of any order) comes from theirs;
-the exceptions are erf and softplus (nn/primitives.py, for accuracy) and the convolution and
-pooling primitives of minigen/ops/conv.py and ops/pool.py, re-exported here. The losses live in
-nn/functional_losses.py and are re-exported at the end.
+Names, argument names, defaults and semantics are torch.nn.functional's. The rule of the house:
+primitive ops (a forward on arrays and a backward in Tensor ops) live in minigen/ops/, and
+everything here is a composite of them, so its gradient of any order comes from theirs. Some
+functions are re-exported primitives (linear, conv2d, conv_transpose2d, relu, leaky_relu, silu,
+softplus's core, erf); pooling, resizing and conv1d are in nn/functional_pool.py, the losses in
+nn/functional_losses.py, both re-exported here. The reductions that torch has as Tensor methods
+but that are composites (var, std, logsumexp, softmax, log_softmax) are here too, and the Tensor
+methods call them.
 
 Activations (x elementwise):
   relu(x) = max(x, 0)                      leaky_relu(x) = x if x > 0 else negative_slope * x
@@ -12,6 +15,10 @@ Activations (x elementwise):
   gelu(x) = x Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))    (approximate='tanh':
             0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))))
   softplus(x) = log(1 + exp(beta x)) / beta, and x itself where beta x > threshold
+Reductions:
+  var = sum((x - mean)^2) / (n - correction);   std = sqrt(var)
+  logsumexp(x) = m + log(sum(exp(x - m))) with m = max(x) held constant (numerical stability)
+  softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m);   log_softmax = x - logsumexp(x)
 Normalizations (statistics over the dims named, biased variance, then an optional affine map):
   y = (x - mean) / sqrt(var + eps) * weight + bias
 """
@@ -22,14 +29,19 @@ import numpy as np
 
 from .. import backend, creation
 from ..autograd import no_grad
-from ..ops import index as _index
-from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported)
+from ..ops import activation as _activation
+from ..ops import join as _join
+from ..ops import linalg as _linalg
 from ..ops.normalization import group_norm, layer_norm  # noqa: F401  (fused primitives)
-from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d  # noqa: F401
 from ..ops import reduce as _reduce
-from ..ops.elementwise import as_tensor_like, where
+from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported)
+from ..ops.elementwise import as_tensor_like
+from ..ops.piecewise import leaky_relu as _leaky_relu
+from ..ops.piecewise import where
+from ..ops.shape import normalize_dims
 from ..tensor import Tensor
-from . import primitives
+from .functional_pool import (adaptive_avg_pool2d, avg_pool2d, conv1d,  # noqa: F401
+                              interpolate, max_pool2d)
 
 # --------------------------------------------------------------------------- linear, padding
 
@@ -40,15 +52,21 @@ def linear(input, weight, bias=None):
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1]} features but "
                          f"the weight of shape {weight.shape} expects {weight.shape[1]}")
     if input.ndim == 2:
-        return primitives.linear(input, weight, bias)  # one fused node (nn/primitives.py)
+        return _linalg.linear(input, weight, bias)  # one fused node (ops/linalg.py)
     # other ranks as one 2-D product, so the weight gradient is one product, not a batch of them
-    out = primitives.linear(input.reshape(-1, input.shape[-1]), weight, bias)
+    out = _linalg.linear(input.reshape(-1, input.shape[-1]), weight, bias)
     return out.reshape(input.shape[:-1] + (weight.shape[0],))
 
 
 def pad(input, pad, mode="constant", value=None):
-    """Pad the last dims; ``pad`` lists (left, right) widths from the last dim backwards."""
-    return _index.pad(input, pad, mode, 0.0 if value is None else value)
+    """Pad the last dims; ``pad`` lists (left, right) widths from the last dim backwards, and a
+    negative width crops. Modes 'constant' (``value``, default 0), 'reflect', 'replicate' and
+    'circular', with torch's limits (see minigen.ops.join.pad).
+
+        >>> F.pad(mg.ones(1, 2), (1, 2)).shape     # (1, 2 + 1 + 2)
+        (1, 5)
+    """
+    return _join.pad(input, pad, mode, 0.0 if value is None else value)
 
 
 # --------------------------------------------------------------------------- activations
@@ -59,10 +77,7 @@ def relu(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    # one multiply by a constant slope array: its derivative is that array (negative_slope at 0,
-    # as torch), and a second derivative of zero
-    slope = backend.get_array_module(input.data).where(input.data > 0, 1.0, negative_slope)
-    return input * Tensor(slope.astype(input.dtype, copy=False))
+    return _leaky_relu(input, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -73,12 +88,12 @@ def elu(input, alpha=1.0, inplace=False):
 
 
 def silu(input, inplace=False):
-    return primitives.silu(input)
+    return _activation.silu(input)
 
 
 def gelu(input, approximate="none"):
     if approximate == "none":
-        return input * 0.5 * (primitives.erf(input * (1.0 / math.sqrt(2.0))) + 1.0)
+        return input * 0.5 * (_activation.erf(input * (1.0 / math.sqrt(2.0))) + 1.0)
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
         return input * 0.5 * (inner.tanh() + 1.0)
@@ -95,7 +110,7 @@ def tanh(input):
 
 def softplus(input, beta=1.0, threshold=20.0):
     scaled = input * beta if beta != 1 else input
-    soft = primitives.softplus(scaled)
+    soft = _activation.softplus(scaled)
     if beta != 1:
         soft = soft / beta
     return where(scaled.data > threshold, input, soft)
@@ -103,7 +118,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def logsigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), finite for any x."""
-    return -primitives.softplus(-input)
+    return -_activation.softplus(-input)
 
 
 def _softmax_dim(input, dim, name):
@@ -118,14 +133,50 @@ def softmax(input, dim=None, dtype=None):
     """exp(x_i) / sum_j exp(x_j) along ``dim`` (computed after subtracting the max)."""
     if dtype is not None:
         input = input.to(dtype)
-    return _reduce.softmax(input, _softmax_dim(input, dim, "softmax"))
+    dim = _softmax_dim(input, dim, "softmax")
+    _reduce.check_float(input, "softmax")
+    dims = normalize_dims(dim, input.ndim)
+    e = (input - Tensor(backend.get_array_module(input.data).amax(
+        input.data, axis=dims, keepdims=True))).exp()
+    return e / e.sum(dims, keepdim=True)
 
 
 def log_softmax(input, dim=None, dtype=None):
     """x_i - logsumexp_j(x_j) along ``dim``."""
     if dtype is not None:
         input = input.to(dtype)
-    return _reduce.log_softmax(input, _softmax_dim(input, dim, "log_softmax"))
+    dim = _softmax_dim(input, dim, "log_softmax")
+    return input - logsumexp(input, dim, keepdim=True)
+
+
+# --------------------------------------------------------------------------- reductions (Tensor methods)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(x))) over ``dim``, computed as m + log(sum(exp(x - m))) with m the maximum,
+    so it neither overflows nor underflows; rows of -inf give -inf."""
+    _reduce.check_float(input, "logsumexp")
+    dims = _reduce.reduced_dims(dim, input.ndim)
+    xp = backend.get_array_module(input.data)
+    m = xp.amax(input.data, axis=dims, keepdims=True)
+    m = Tensor(xp.where(xp.isfinite(m), m, 0))  # all -inf rows give -inf, not NaN
+    out = (input - m).exp().sum(dims, keepdim=True).log() + m
+    return out if keepdim else out.squeeze(dims)
+
+
+def var(input, dim=None, correction=1, keepdim=False):
+    """The variance over ``dim``: sum((x - mean)^2) / (n - correction); correction=1 (torch's
+    unbiased=True, the default) is Bessel's correction, 0 the biased (population) variance."""
+    _reduce.check_float(input, "var")
+    dims = _reduce.reduced_dims(dim, input.ndim)
+    d = input - input.mean(dims, keepdim=True)
+    n = _reduce.count(input, dims)
+    return (d * d).sum(dims, keepdim) / float(max(n - int(correction), 0))
+
+
+def std(input, dim=None, correction=1, keepdim=False):
+    """sqrt(var(input, dim, correction)): the standard deviation over ``dim``."""
+    return var(input, dim, correction, keepdim).sqrt()
 
 
 # --------------------------------------------------------------------------- dropout, embedding

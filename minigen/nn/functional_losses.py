@@ -18,10 +18,9 @@ reduction='mean' (the default) averages, 'sum' adds, 'none' returns the unreduce
 import warnings
 
 from .. import backend
-from ..ops.elementwise import where
-from ..ops.reduce import log_softmax
+from ..ops import activation as _activation
+from ..ops.piecewise import where
 from ..tensor import Tensor
-from . import primitives
 
 
 def _no_legacy(size_average, reduce):
@@ -96,7 +95,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """Binary cross-entropy of sigmoid(input), computed from the logits without overflow."""
     _no_legacy(size_average, reduce)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits", strict=True)
-    soft = primitives.softplus(-input)  # -log sigmoid(x)
+    soft = _activation.softplus(-input)  # -log sigmoid(x)
     if pos_weight is not None:
         soft = soft * (1.0 + (pos_weight - 1.0) * target)
     loss = (1.0 - target) * input + soft
@@ -170,7 +169,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """
     _no_legacy(size_average, reduce)
     class_dim = 0 if input.ndim == 1 else 1
-    logp = log_softmax(input, class_dim)
+    logp = input.log_softmax(class_dim)
     c = input.shape[class_dim]
     w_shape = (c,) + (1,) * (input.ndim - class_dim - 1)
     w = None if weight is None else weight.reshape(w_shape)

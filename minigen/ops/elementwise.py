@@ -1,9 +1,10 @@
-"""Elementwise ops: arithmetic with broadcasting, unary math, where, comparisons.
+"""Elementwise ops: arithmetic with broadcasting and torch's type promotion, smooth unary math,
+casts, comparisons and bitwise operators (piecewise-linear ops are in ``piecewise.py``).
 
 The local derivatives, as a table (y is the output, g the incoming gradient):
   a + b: g, g          a - b: g, -g          a * b: g b, g a         a / b: g / b, -g y / b
-  a ** c: g c a^(c-1)  exp: g y   log: g / x   sqrt: g / (2 y)   tanh: g (1 - y^2)
-  sigmoid: g y (1 - y)   relu: g [x > 0]   abs: g sign(x)   clamp: g [lo <= x <= hi]
+  a ** c: g c a^(c-1)  a ** b: g b a^(b-1), g y log(a)   exp: g y   log: g / x
+  sqrt: g / (2 y)      tanh: g (1 - y^2)     sigmoid: g y (1 - y)    sin: g cos(x)   cos: -g sin(x)
 Binary gradients pass through ``sum_to`` to undo broadcasting.
 """
 import numpy as np
@@ -75,7 +76,7 @@ def _need(fn, i):
     return fn.needs_input_grad[i]
 
 
-class Add(Function):
+class AddOp(Function):
     def forward(self, a, b):
         return a + b
 
@@ -85,7 +86,7 @@ class Add(Function):
                 sum_to(g, b.shape) if _need(self, 1) else None)
 
 
-class Sub(Function):
+class SubOp(Function):
     def forward(self, a, b):
         return a - b
 
@@ -95,7 +96,7 @@ class Sub(Function):
                 sum_to(-g, b.shape) if _need(self, 1) else None)
 
 
-class Mul(Function):
+class MulOp(Function):
     def forward(self, a, b):
         return a * b
 
@@ -105,7 +106,7 @@ class Mul(Function):
                 sum_to(g * a, b.shape) if _need(self, 1) else None)
 
 
-class Div(Function):
+class DivOp(Function):
     def forward(self, a, b):
         y = a / b
         if a.dtype.kind not in "fc":  # int / int gives the default float dtype, as in torch
@@ -118,7 +119,7 @@ class Div(Function):
                 sum_to(-g * self.output / b, b.shape) if _need(self, 1) else None)
 
 
-class PowScalar(Function):
+class PowScalarOp(Function):
     def forward(self, x):
         return x ** self.exponent
 
@@ -131,8 +132,13 @@ class PowScalar(Function):
         return g * (c * pow(x, c - 1))
 
 
-class Pow(Function):
-    """a ** b with both tensors; d/db = y log(a), taken as 0 where a == 0 (as torch does)."""
+class PowOp(Function):
+    """a ** b with both tensors, with torch's values where the formulas meet 0 * inf:
+
+      d/da = b a^(b-1), and 0 wherever b == 0 (so 0 ** 0 has gradient 0 in a)
+      d/db = a^b log(a), and 0 where a == 0 and b >= 0; where a == 0 and b < 0 it is
+             inf * log(0) = -inf, and for a < 0 NaN (log of a negative number), as in torch
+    """
 
     def forward(self, a, b):
         return a ** b
@@ -140,17 +146,21 @@ class Pow(Function):
     def backward(self, g):
         a, b = self.inputs
         ga = gb = None
+        zero = as_tensor_like(0.0, g)
         if _need(self, 0):
-            # at a == b == 0 the factor b * a^(b-1) is 0 * inf; its value is 0 (as in torch)
-            base = where((a.data == 0) & (b.data == 0), 1.0, a)
-            ga = sum_to(g * b * base ** (b - 1), a.shape)
+            ga = sum_to(_where(b.data == 0, zero, g * (b * a ** (b - 1))), a.shape)
         if _need(self, 1):
-            # log(a) is taken as 0 where a == 0 (log of 1), so 0 ** b has no NaN gradient in b
-            gb = sum_to(g * self.output * where(a.data == 0, 1.0, a).log(), b.shape)
+            flat = (a.data == 0) & (b.data >= 0)
+            gb = sum_to(_where(flat, zero, g * (self.output * a.log())), b.shape)
         return ga, gb
 
 
-class Neg(Function):
+def _where(cond, a, b):
+    from .piecewise import where
+    return where(cond, a, b)
+
+
+class NegOp(Function):
     def forward(self, x):
         return -x
 
@@ -158,7 +168,7 @@ class Neg(Function):
         return -g
 
 
-class Exp(Function):
+class ExpOp(Function):
     def forward(self, x):
         return backend.get_array_module(x).exp(x)
 
@@ -166,7 +176,7 @@ class Exp(Function):
         return g * self.output
 
 
-class Log(Function):
+class LogOp(Function):
     def forward(self, x):
         return backend.get_array_module(x).log(x)
 
@@ -174,7 +184,7 @@ class Log(Function):
         return g / self.inputs[0]
 
 
-class Sqrt(Function):
+class SqrtOp(Function):
     def forward(self, x):
         return backend.get_array_module(x).sqrt(x)
 
@@ -182,7 +192,7 @@ class Sqrt(Function):
         return g / (2.0 * self.output)
 
 
-class Tanh(Function):
+class TanhOp(Function):
     def forward(self, x):
         return backend.get_array_module(x).tanh(x)
 
@@ -206,7 +216,7 @@ def sigmoid_array(x):
     return xp.reciprocal(s, out=s)
 
 
-class Sigmoid(Function):
+class SigmoidOp(Function):
     def forward(self, x):
         return sigmoid_array(x)
 
@@ -215,7 +225,7 @@ class Sigmoid(Function):
         return g * (y * (1.0 - y))
 
 
-class Sin(Function):
+class SinOp(Function):
     def forward(self, x):
         return backend.get_array_module(x).sin(x)
 
@@ -223,7 +233,7 @@ class Sin(Function):
         return g * self.inputs[0].cos()
 
 
-class Cos(Function):
+class CosOp(Function):
     def forward(self, x):
         return backend.get_array_module(x).cos(x)
 
@@ -231,69 +241,7 @@ class Cos(Function):
         return -g * self.inputs[0].sin()
 
 
-class _Masked(Function):
-    """An op whose derivative is a constant factor per element (relu, abs, clamp): g * factor."""
-
-    def backward(self, g):
-        return g * Tensor(self.factor)
-
-
-class Relu(_Masked):
-    def forward(self, x):
-        self.factor = (x > 0).astype(x.dtype)
-        return x * self.factor
-
-
-class Abs(_Masked):
-    def forward(self, x):
-        xp = backend.get_array_module(x)
-        self.factor = xp.sign(x)
-        return xp.abs(x)
-
-
-class Clamp(_Masked):
-    def forward(self, x):
-        xp = backend.get_array_module(x)
-        y = xp.clip(x, self.lo, self.hi)
-        inside = xp.ones(x.shape, dtype=bool)
-        if self.lo is not None:
-            inside &= x >= self.lo
-        if self.hi is not None:
-            inside &= x <= self.hi
-        self.factor = inside.astype(x.dtype)
-        return y
-
-
-class Extremum(Function):
-    """maximum / minimum of two tensors; a tie sends half the gradient to each (as torch)."""
-
-    def forward(self, a, b):
-        xp = backend.get_array_module(a, b)
-        first = (a > b) if self.largest else (a < b)
-        self.share = first.astype(a.dtype) + 0.5 * (a == b).astype(a.dtype)
-        return xp.maximum(a, b) if self.largest else xp.minimum(a, b)
-
-    def backward(self, g):
-        a, b = self.inputs
-        s = Tensor(self.share)
-        return (sum_to(g * s, a.shape) if _need(self, 0) else None,
-                sum_to(g * (1.0 - s), b.shape) if _need(self, 1) else None)
-
-
-class Where(Function):
-    """where(cond, a, b); the condition is a constant (a boolean array)."""
-
-    def forward(self, a, b):
-        return backend.get_array_module(a, b).where(self.cond, a, b)
-
-    def backward(self, g):
-        a, b = self.inputs
-        zero = as_tensor_like(0.0, g)
-        return (sum_to(Where.apply(g, zero, cond=self.cond), a.shape) if _need(self, 0) else None,
-                sum_to(Where.apply(zero, g, cond=self.cond), b.shape) if _need(self, 1) else None)
-
-
-class Cast(Function):
+class CastOp(Function):
     def forward(self, x):
         self.in_dtype = x.dtype
         return x.astype(self.dtype)
@@ -302,7 +250,7 @@ class Cast(Function):
         return g.to(self.in_dtype)
 
 
-class ToDevice(Function):
+class ToDeviceOp(Function):
     def forward(self, x):
         self.in_device = backend.device_of(x)
         return backend.to_device(x, self.device)
@@ -311,7 +259,7 @@ class ToDevice(Function):
         return g.to(self.in_device)
 
 
-class Clone(Function):
+class CloneOp(Function):
     def forward(self, x):
         return x.copy()
 
@@ -320,27 +268,53 @@ class Clone(Function):
 
 
 def add(a, b):
-    return Add.apply(*_pair(a, b))
+    return AddOp.apply(*_pair(a, b))
 
 
 def sub(a, b):
-    return Sub.apply(*_pair(a, b))
+    return SubOp.apply(*_pair(a, b))
 
 
 def mul(a, b):
-    return Mul.apply(*_pair(a, b))
+    return MulOp.apply(*_pair(a, b))
 
 
 def div(a, b):
-    return Div.apply(*_pair(a, b))
+    return DivOp.apply(*_pair(a, b))
 
 
 def pow(a, b):
+    """a ** b. Integers to negative integer powers raise, as in torch (a float exponent, or a
+    float base, gives a float result instead); a Python number as the exponent is one node with
+    the gradient c a^(c-1)."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if a.dtype.kind in "biu" and (isinstance(b, float) or b < 0):
-            a = a.to(get_default_dtype())
-        return PowScalar.apply(a, exponent=b)
-    return Pow.apply(*_pair(a, b))
+        if a.dtype.kind in "biu":
+            if isinstance(b, float):
+                a = a.to(get_default_dtype())
+            elif b < 0:
+                raise RuntimeError(f"Integers to negative integer powers are not allowed "
+                                   f"(an {a.dtype} tensor to the power {b}); use a float "
+                                   f"exponent such as {float(b)} or convert with .float()")
+        return PowScalarOp.apply(a, exponent=b)
+    a, b = _pair(a, b)
+    if a.dtype.kind in "biu":
+        return Tensor(_integer_power(a.data, b.data))
+    return PowOp.apply(a, b)
+
+
+def _integer_power(a, b):
+    """Integer a ** b elementwise, with torch's values for negative exponents (NumPy raises):
+    1 ** b = 1, (-1) ** b = +-1, and 0 for any other base (the integer part of a^b)."""
+    xp = backend.get_array_module(a, b)
+    if a.dtype == bool:
+        return xp.logical_or(a, b == 0) if b.dtype == bool else xp.power(a.astype(b.dtype), b)
+    negative = b < 0
+    if not bool(negative.any()):
+        return xp.power(a, b)
+    y = xp.power(a, xp.where(negative, 0, b))
+    odd = (b % 2) != 0
+    small = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0)).astype(y.dtype)
+    return xp.where(negative, small, y)
 
 
 def float_unary(op, x):
@@ -356,40 +330,7 @@ def neg(x):
     if x.dtype.kind == "b":
         raise TypeError("negation (-) of a bool tensor is not supported; to invert a mask use "
                         "~mask")
-    return Neg.apply(x)
-
-
-def clamp(x, min=None, max=None):
-    if min is None and max is None:
-        raise ValueError("clamp needs at least one of min and max")
-    if x.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
-        x = x.to(get_default_dtype())  # a float bound makes the result float, as in torch
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x if min is None else maximum(x, min)
-        return out if max is None else minimum(out, max)
-    return Clamp.apply(x, lo=min, hi=max)
-
-
-def maximum(a, b):
-    return Extremum.apply(*_pair(a, b), largest=True)
-
-
-def minimum(a, b):
-    return Extremum.apply(*_pair(a, b), largest=False)
-
-
-def where(condition, input, other):
-    """Elements of ``input`` where ``condition`` holds, else of ``other`` (differentiable in both)."""
-    cond = condition.data if isinstance(condition, Tensor) else condition
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("where needs at least one of input and other to be a Tensor")
-    a, b = _pair(input, other)
-    xp = backend.get_array_module(a.data, b.data)
-    cond = xp.asarray(cond)
-    if cond.dtype != bool:
-        raise TypeError(f"where's condition must be a bool tensor, got dtype {cond.dtype}")
-    broadcast_shapes(cond.shape, a.shape, b.shape)  # raises naming the three shapes
-    return Where.apply(a, b, cond=cond)
+    return NegOp.apply(x)
 
 
 def compare(name, a, b):
@@ -398,13 +339,27 @@ def compare(name, a, b):
     return Tensor(getattr(backend.get_array_module(a.data), name)(a.data, b.data))
 
 
+def bitwise(name, a, b=None):
+    """``& | ^ ~`` as in torch: bitwise on integer tensors, logical on bool tensors (a bool with an
+    integer is promoted to the integer dtype first); floating tensors raise a TypeError."""
+    symbol = {"and": "&", "or": "|", "xor": "^", "not": "~"}[name]
+    if b is not None:
+        a, b = _pair(a, b)
+    for t in (a,) if b is None else (a, b):
+        if t.dtype.kind not in "biu":
+            raise TypeError(f"{symbol} needs integer or bool tensors, got dtype {t.dtype}; for "
+                            "masks compare first (x > 0), for floats there is no bitwise "
+                            f"{symbol}")
+    xp = backend.get_array_module(a.data)
+    if b is None:
+        return Tensor(xp.invert(a.data))
+    return Tensor(getattr(xp, f"bitwise_{name}")(a.data, b.data))
+
+
 def logical(name, a, b=None):
+    """isnan, isinf, isfinite and logical_and/or/xor/not: bool Tensors outside the graph."""
     xp = backend.get_array_module(a.data)
     if b is None:
         return Tensor(getattr(xp, name)(a.data))
     a, b = _pair(a, b)
     return Tensor(getattr(xp, name)(a.data, b.data))
-
-
-def sign(x):
-    return Tensor(backend.get_array_module(x.data).sign(x.data))

@@ -1,29 +1,33 @@
-"""Indexing, concatenation and padding.
+"""Indexing: ``x[index]``, gather, scatter, scatter_add, index_select, masked_fill.
 
-``x[index]`` (getitem) and ``scatter_add`` are each other's backward: the gradient of reading
+``x[index]`` (GetItemOp) and ScatterAddOp are each other's backward: the gradient of reading
 elements is adding the incoming gradient back at the positions read. An integer index array may
 repeat a position, so the scatter adds with ``add.at`` (plain assignment would keep only one of
-the repeated contributions). ``cat`` and ``pad`` send gradients back by slicing.
+the repeated contributions). torch's gather(input, dim, index) is one such read, with the index
+array in ``dim`` and a broadcast arange in every other dim; scatter_add is the matching add.
 """
 import numpy as np
 
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from .elementwise import common_dtype
-from .shape import normalize_dim, unsqueeze
+from .elementwise import as_tensor_like
+from .piecewise import attach, where
+from .shape import broadcast_shapes, normalize_dim, reshape
 
 
 def raw_index(index):
-    """The index with Tensors and lists turned into arrays (what NumPy's indexing takes)."""
+    """The index with Tensors, lists and tuples inside it turned into arrays (what NumPy's
+    indexing takes). A tuple inside an index is a sequence of integers, as in torch: in
+    ``x[1, (2, 1, 0)]`` the inner tuple means the same as the list [2, 1, 0]."""
     if not isinstance(index, tuple):
         index = (index,)
     out = []
     for i in index:
         if isinstance(i, Tensor):
             i = i.data
-        elif isinstance(i, list):
-            i = np.asarray(i)
+        elif isinstance(i, (list, tuple)):
+            i = np.asarray(i) if len(i) else np.zeros(0, dtype=np.int64)
         if hasattr(i, "dtype") and i.dtype.kind not in "biu":
             raise IndexError(f"tensors used as indices must be integer or bool, got dtype {i.dtype}")
         out.append(i)
@@ -34,32 +38,36 @@ def _has_int_array(index):
     return any(hasattr(i, "dtype") and i.dtype.kind in "iu" and i.ndim > 0 for i in index)
 
 
-class GetItem(Function):
+class GetItemOp(Function):
+    """x[index]. With ``by_value=True`` the positions were chosen by comparing x's values (max
+    over a dim, sort, max pooling): the gradient then stays attached to x (piecewise.attach), so
+    a second derivative is zero rather than an error."""
+
+    by_value = False
+
     def forward(self, x):
         self.in_shape = x.shape
         return x[self.index]
 
     def backward(self, g):
-        return ScatterAdd.apply(g, index=self.index, shape=self.in_shape)
+        gx = ScatterAddOp.apply(g, index=self.index, shape=self.in_shape)
+        return attach(gx, self.inputs[0]) if self.by_value else gx
 
 
-class ScatterAdd(Function):
+class ScatterAddOp(Function):
     """A zero tensor of ``shape`` with ``g`` added at ``index`` (repeated positions add up)."""
 
     def forward(self, g):
         xp = backend.get_array_module(g)
         out = xp.zeros(self.shape, dtype=g.dtype)
         if _has_int_array(self.index):
-            if xp is np:
-                np.add.at(out, self.index, g)
-            else:
-                xp.add.at(out, self.index, g)
+            xp.add.at(out, self.index, g)
         else:
-            out[self.index] = g
+            out[self.index] = g  # basic indexing never repeats a position: assignment is exact
         return out
 
     def backward(self, gg):
-        return GetItem.apply(gg, index=self.index)
+        return GetItemOp.apply(gg, index=self.index)
 
 
 def getitem(x, index):
@@ -69,8 +77,8 @@ def getitem(x, index):
     try:
         steps = _torch_steps(index, x.ndim)
         if steps is None:
-            return GetItem.apply(x, index=index)
-        return GetItem.apply(GetItem.apply(x, index=steps[0]), index=steps[1])
+            return GetItemOp.apply(x, index=index)
+        return GetItemOp.apply(GetItemOp.apply(x, index=steps[0]), index=steps[1])
     except IndexError as exc:
         raise IndexError(f"cannot index a tensor of shape {x.shape} with {_describe(index)}: "
                          f"{exc}") from None
@@ -121,123 +129,141 @@ def _describe(index):
                            else repr(i) for i in index) + "]"
 
 
-def scatter_add(g, index, shape):
-    return ScatterAdd.apply(g, index=raw_index(index), shape=tuple(shape))
-
-
-class Cat(Function):
-    def forward(self, *arrays):
-        return backend.get_array_module(*arrays).concatenate(arrays, axis=self.dim)
-
-    def backward(self, g):
-        grads, start = [], 0
-        for t, need in zip(self.inputs, self.needs_input_grad):
-            stop = start + t.shape[self.dim]
-            if need:
-                grads.append(g[(slice(None),) * self.dim + (slice(start, stop),)])
-            else:
-                grads.append(None)
-            start = stop
-        return tuple(grads)
-
-
-def cat(tensors, dim=0):
-    """Join tensors along an existing dim; all other dims must agree."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("cat needs at least one tensor")
-    first = tensors[0]
-    d = normalize_dim(dim, first.ndim)
-    for i, t in enumerate(tensors):
-        if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1:] != first.shape[:d] + first.shape[d + 1:]:
-            raise ValueError(f"cat along dim {dim}: tensor {i} has shape {t.shape} but tensor 0 has "
-                             f"shape {first.shape}; all dims but {dim} must match")
-    if len(tensors) == 1:
-        return first
-    if any(t.dtype != first.dtype for t in tensors):
-        dtype = common_dtype(tensors)
-        tensors = [t.to(dtype) for t in tensors]  # differentiable casts
-    return Cat.apply(*tensors, dim=d)
-
-
-def stack(tensors, dim=0):
-    """Join tensors of equal shape along a new dim."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack needs at least one tensor")
-    for i, t in enumerate(tensors):
-        if t.shape != tensors[0].shape:
-            raise ValueError(f"stack needs tensors of equal shape; tensor {i} has shape {t.shape} "
-                             f"but tensor 0 has shape {tensors[0].shape}")
-    d = normalize_dim(dim, tensors[0].ndim + 1)
-    return cat([unsqueeze(t, d) for t in tensors], d) if len(tensors) > 1 else unsqueeze(tensors[0], d)
-
-
-def split(x, split_size, dim=0):
-    """torch.split: pieces of ``split_size`` (the last may be smaller), or of the listed sizes."""
+# ----------------------------------------------------------------------------- torch's gather family
+def _along(who, x, dim, index):
+    """Where ``x`` is read at ``index`` along ``dim`` by torch's gather rule (out[i][j][k] =
+    x[index[i][j][k]][j][k] for dim 0), as positions in the flattened x (a 1-D index: NumPy's
+    scatter-add of a 1-D index is about 100x faster than one along an inner axis). Returns the
+    flat positions (1-D) and the index array."""
     d = normalize_dim(dim, x.ndim)
-    n = x.shape[d]
-    if isinstance(split_size, int) and split_size < 1:
-        raise ValueError(f"split_size must be a positive int, got {split_size}")
-    sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
-        if isinstance(split_size, int) else list(split_size)
-    if sum(sizes) != n:
-        raise ValueError(f"split sizes {sizes} do not add up to dim {dim}'s size {n}")
-    out, start = [], 0
-    for s in sizes:
-        out.append(x[(slice(None),) * d + (slice(start, start + s),)])
-        start += s
-    return tuple(out)
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{who}: index must be an int64 tensor, got dtype {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"{who}: index of shape {idx.shape} must have as many dims as the "
+                         f"input of shape {x.shape}")
+    for k, (n, m) in enumerate(zip(idx.shape, x.shape)):
+        if k != d and n > m:
+            raise ValueError(f"{who}: index of shape {idx.shape} is larger than the input of "
+                             f"shape {x.shape} in dim {k}")
+    size = x.shape[d] if x.ndim else 1
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size):
+        raise IndexError(f"{who}: index values from {int(idx.min())} to {int(idx.max())} are out "
+                         f"of range for dim {d} of size {size} (shape {x.shape})")
+    xp = backend.get_array_module(x.data)
+    idx = backend.to_device(idx, x.device)
+    strides = [int(np.prod(x.shape[k + 1:])) for k in range(x.ndim)]
+    flat = xp.zeros(idx.shape, dtype=np.int64)
+    for k, n in enumerate(idx.shape):
+        position = idx if k == d else xp.arange(n).reshape((-1,) + (1,) * (idx.ndim - k - 1))
+        flat = flat + position * strides[k]
+    return flat.reshape(-1), idx
 
 
-def chunk(x, chunks, dim=0):
-    if not isinstance(chunks, int) or chunks < 1:
-        raise ValueError(f"chunk needs a positive number of chunks, got {chunks!r}")
-    n = x.shape[normalize_dim(dim, x.ndim)]
-    return split(x, -(-n // chunks), dim)
+def take_flat(x, flat, shape, by_value=False):
+    """x's elements at the flat positions ``flat`` (1-D), reshaped to ``shape``; see GetItemOp
+    for ``by_value``."""
+    return reshape(GetItemOp.apply(reshape(x, (-1,)), index=(flat,), by_value=by_value), shape)
 
 
-class Pad(Function):
-    """Constant padding; the gradient is the un-padded slice of g."""
+def gather(input, dim, index):
+    """torch.gather: out[i][j][k] = input[index[i][j][k]][j][k] (dim 0; likewise for the other
+    dims); index has input's number of dims and is no larger in the other dims. The gradient
+    adds g back at the positions read (a scatter-add)."""
+    flat, idx = _along("gather", input, dim, index)
+    return take_flat(input, flat, idx.shape)
 
-    def forward(self, x):
-        xp = backend.get_array_module(x)
-        return xp.pad(x, self.widths, mode="constant", constant_values=self.value)
+
+def select_by_value(x, dim, index):
+    """gather for positions chosen from x's own values (argmax, argsort): the gradient stays
+    attached to x, so a second derivative is zero (see GetItemOp)."""
+    flat, idx = _along("gather", x, dim, index)
+    return take_flat(x, flat, idx.shape, by_value=True)
+
+
+def scatter_add(input, dim, index, src):
+    """torch.scatter_add: input with src[i][j][k] added at [index[i][j][k]][j][k] (dim 0);
+    repeated positions add up. Differentiable in input (g) and src (g gathered at index)."""
+    flat, idx = _along("scatter_add", input, dim, index)
+    part = reshape(_source_part("scatter_add", src, idx, input), (-1,))
+    added = ScatterAddOp.apply(part, index=(flat,), shape=(input.numel(),))
+    return input + reshape(added, input.shape)
+
+
+class ScatterOp(Function):
+    """x (flattened) with src written at the positions ``index`` (the last write wins where a
+    position repeats, as in NumPy; torch leaves that order undefined)."""
+
+    def forward(self, x, src):
+        out = x.copy()
+        out[self.index] = src
+        return out
 
     def backward(self, g):
-        return g[tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))]
+        zero = Tensor(backend.get_array_module(g.data).zeros((), dtype=g.dtype))
+        need = self.needs_input_grad
+        return (where(Tensor(self.hit), zero, g) if need[0] else None,
+                GetItemOp.apply(g, index=self.index) if need[1] else None)
 
 
-def _reflect_index(n, lo, hi, mode):
-    i = np.arange(-lo, n + hi)
-    if mode == "replicate":
-        return np.clip(i, 0, n - 1)
-    if mode == "circular":
-        return i % n
-    period = 2 * (n - 1)  # reflect: ... 2 1 | 0 1 2 ... n-1 | n-2 ...
-    i = np.abs(i) % period
-    return np.where(i >= n, period - i, i)
+def scatter(input, dim, index, src=None, value=None):
+    """torch.scatter: input with src[i][j][k] (or the number ``value``) written at
+    [index[i][j][k]][j][k] (dim 0). The gradient of input is g with the written positions
+    zeroed; that of src is g read at them."""
+    if (src is None) == (value is None):
+        raise TypeError("scatter needs exactly one of src (a tensor) and value (a number)")
+    flat, idx = _along("scatter", input, dim, index)
+    xp = backend.get_array_module(input.data)
+    if isinstance(src, Tensor):
+        part = _source_part("scatter", src, idx, input)
+    else:
+        number = as_tensor_like(value if src is None else src, input).to(input.dtype)
+        part = Tensor(xp.broadcast_to(number.data, idx.shape))
+    hit = xp.zeros(input.numel(), dtype=bool)
+    hit[flat] = True
+    out = ScatterOp.apply(reshape(input, (-1,)), reshape(part, (-1,)), index=(flat,), hit=hit)
+    return reshape(out, input.shape)
 
 
-def pad(x, pad, mode="constant", value=0.0):
-    """torch.nn.functional.pad: ``pad`` lists (left, right) pairs from the last dim backwards."""
-    pad = tuple(int(p) for p in pad)
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad needs an even number of widths, at most 2 per dim of the tensor "
-                         f"(shape {x.shape}), got {pad}")
-    if any(p < 0 for p in pad):
-        raise ValueError(f"pad widths must be non-negative, got {pad}")
-    k = len(pad) // 2
-    widths = [(0, 0)] * (x.ndim - k) + [(pad[2 * j], pad[2 * j + 1]) for j in reversed(range(k))]
-    if mode == "constant":
-        return Pad.apply(x, widths=tuple(widths), value=value)
-    if mode not in ("reflect", "replicate", "circular"):
-        raise ValueError(f"pad mode must be 'constant', 'reflect', 'replicate' or 'circular', "
-                         f"got {mode!r}")
-    for d, (lo, hi) in enumerate(widths):
-        if lo or hi:
-            if mode == "reflect" and max(lo, hi) >= x.shape[d]:
-                raise ValueError(f"reflect padding of {max(lo, hi)} needs dim {d} larger than "
-                                 f"that, but the tensor has shape {x.shape}")
-            x = x[(slice(None),) * d + (_reflect_index(x.shape[d], lo, hi, mode),)]
-    return x
+def _source_part(who, src, idx, input):
+    """The leading index-shaped block of src (torch reads src only where index has entries)."""
+    if src.ndim != idx.ndim or any(s < n for s, n in zip(src.shape, idx.shape)):
+        raise ValueError(f"{who}: src of shape {src.shape} must have the dims of index "
+                         f"{idx.shape} and be at least as large in each")
+    if src.dtype != input.dtype:
+        raise RuntimeError(f"{who}: src has dtype {src.dtype} but input has {input.dtype}; "
+                           "they must agree, as in torch")
+    if src.shape == idx.shape:
+        return src
+    return src[tuple(slice(0, n) for n in idx.shape)]
+
+
+def index_select(input, dim, index):
+    """torch.index_select: the entries of ``input`` along ``dim`` at the 1-D integer ``index``
+    (in that order, repeats allowed)."""
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim > 1 or idx.dtype.kind not in "iu":
+        raise ValueError(f"index_select: index must be a 1-D integer tensor, got shape "
+                         f"{idx.shape} and dtype {idx.dtype}")
+    d = normalize_dim(dim, input.ndim)
+    return getitem(input, (slice(None),) * d + (idx.reshape(-1),))
+
+
+def masked_fill(input, mask, value):
+    """input with ``value`` (a number or a 0-d tensor) where the bool ``mask`` (broadcastable to
+    input) holds; the gradient of input is zero there."""
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != bool:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                         f"{value.shape}")
+    if broadcast_shapes(m.shape, input.shape) != input.shape:
+        raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to the "
+                         f"input's shape {input.shape}")
+    value = as_tensor_like(value, input)
+    if value.dtype != input.dtype:
+        value = value.to(input.dtype)
+    return where(Tensor(m), value, input)
+
+

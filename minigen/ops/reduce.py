@@ -1,9 +1,11 @@
-"""Reductions: sum (primitive), amax/amin (primitive), and what is built from them.
+"""Reductions: sum, mean, amax/amin (primitives); max/min over a dim, argmax/argmin, all/any.
 
   sum:  the gradient of each element is g, broadcast back over the reduced dims.
+  mean: g / n, broadcast back (one node rather than a sum and a division).
   amax: the gradient goes to the elements equal to the maximum, shared evenly among ties.
-  mean = sum / n;  var = sum((x - mean)^2) / (n - correction);
-  logsumexp(x) = m + log(sum(exp(x - m))) with m = max(x) held constant (numerical stability).
+  max(dim): (values, indices); the gradient goes to the returned index of each slice only.
+A ``dim`` of None or () reduces over every dim, as in torch. The composites built from these
+(var, std, logsumexp, softmax) are in nn/functional.py.
 """
 from collections import namedtuple
 
@@ -12,6 +14,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
+from .piecewise import masked
 from .shape import broadcast_to, normalize_dims, reshape, squeeze
 
 
@@ -19,7 +22,14 @@ def _kept_shape(shape, dims):
     return tuple(1 if i in dims else s for i, s in enumerate(shape))
 
 
-class Sum(Function):
+def reduced_dims(dim, ndim):
+    """The dims a reduction runs over: None and () mean all of them (torch's convention)."""
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None
+    return normalize_dims(dim, ndim)
+
+
+class SumOp(Function):
     def forward(self, x):
         self.in_shape = x.shape
         return x.sum(axis=self.dims, keepdims=self.keepdim)
@@ -28,7 +38,17 @@ class Sum(Function):
         return broadcast_to(reshape(g, _kept_shape(self.in_shape, self.dims)), self.in_shape)
 
 
-class Extreme(Function):
+class MeanOp(Function):
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.mean(axis=self.dims, keepdims=self.keepdim)
+
+    def backward(self, g):
+        return broadcast_to(reshape(g / float(self.count), _kept_shape(self.in_shape, self.dims)),
+                            self.in_shape)
+
+
+class ExtremeOp(Function):
     """amax (largest=True) or amin over ``dims``."""
 
     def forward(self, x):
@@ -42,22 +62,25 @@ class Extreme(Function):
 
     def backward(self, g):
         g = broadcast_to(reshape(g, _kept_shape(self.in_shape, self.dims)), self.in_shape)
-        return g * Tensor(self.share)
+        return masked(g, self.share, self.inputs[0])
 
 
-def _check_float(x, what):
+def check_float(x, what):
     if x.dtype.kind not in "fc":
         raise TypeError(f"{what} needs a floating point tensor, got dtype {x.dtype}")
 
 
 def sum(x, dim=None, keepdim=False):
-    dims = normalize_dims(dim, x.ndim)
+    """The sum over ``dim`` (an int, a tuple, or None / () for all dims); bool tensors count
+    (int64), as in torch."""
+    dims = reduced_dims(dim, x.ndim)
     if x.dtype.kind == "b":
         x = x.long()
-    return Sum.apply(x, dims=dims, keepdim=keepdim)
+    return SumOp.apply(x, dims=dims, keepdim=keepdim)
 
 
-def _count(x, dims):
+def count(x, dims):
+    """The number of elements a reduction over ``dims`` combines."""
     n = 1
     for d in dims:
         n *= x.shape[d]
@@ -65,24 +88,19 @@ def _count(x, dims):
 
 
 def mean(x, dim=None, keepdim=False):
-    _check_float(x, "mean")
-    dims = normalize_dims(dim, x.ndim)
-    return sum(x, dims, keepdim) / float(_count(x, dims))
-
-
-def var(x, dim=None, keepdim=False, correction=1):
-    """Variance with Bessel's correction by default (``unbiased=True``), as torch."""
-    _check_float(x, "var")
-    dims = normalize_dims(dim, x.ndim)
-    d = x - mean(x, dims, keepdim=True)
-    return sum(d * d, dims, keepdim) / float(max(_count(x, dims) - int(correction), 0))
+    """The mean over ``dim`` (None / () for all dims) of a floating tensor."""
+    check_float(x, "mean")
+    dims = reduced_dims(dim, x.ndim)
+    return MeanOp.apply(x, dims=dims, keepdim=keepdim, count=count(x, dims))
 
 
 def amax(x, dim=None, keepdim=False):
+    """The largest value over ``dim``; tied elements share the gradient evenly (torch)."""
     return _extreme(x, dim, keepdim, True)
 
 
 def amin(x, dim=None, keepdim=False):
+    """The smallest value over ``dim``; tied elements share the gradient evenly (torch)."""
     return _extreme(x, dim, keepdim, False)
 
 
@@ -90,7 +108,7 @@ def _extreme(x, dim, keepdim, largest):
     if x.numel() == 0:
         raise ValueError(f"cannot take the {'max' if largest else 'min'} of an empty tensor "
                          f"(shape {x.shape})")
-    return Extreme.apply(x, dims=normalize_dims(dim, x.ndim), keepdim=keepdim, largest=largest)
+    return ExtremeOp.apply(x, dims=reduced_dims(dim, x.ndim), keepdim=keepdim, largest=largest)
 
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
@@ -108,22 +126,20 @@ def max_or_min(x, dim, keepdim, largest):
     if x.ndim == 0:
         return MaxMin(x, indices)
     (d,) = normalize_dims(dim, x.ndim)
-    xp = backend.get_array_module(x.data)
-    # index every other dim with a broadcastable arange, dim d with the indices: a gather
-    index = tuple(indices.data if i == d else
-                  xp.arange(s).reshape(tuple(s if j == i else 1 for j in range(x.ndim)))
-                  for i, s in enumerate(x.shape))
-    values = x[index]
+    from .index import select_by_value
+    values = select_by_value(x, d, indices)
     if not keepdim:
         values, indices = squeeze(values, d), Tensor(indices.data.squeeze(d))
     return MaxMin(values, indices)
 
 
 def argext(x, dim, keepdim, largest):
+    """argmax (largest) or argmin: int64 indices of the first extreme element, no gradient."""
     xp = backend.get_array_module(x.data)
     find = xp.argmax if largest else xp.argmin
     if dim is None:
-        return Tensor(xp.asarray(find(x.data)).astype(np.int64))
+        out = xp.asarray(find(x.data)).astype(np.int64)
+        return Tensor(out.reshape((1,) * x.ndim) if keepdim else out)
     if x.ndim == 0:  # a 0-d tensor takes dim 0 or -1 and its only element is at index 0
         normalize_dims(dim, 0)
         return Tensor(xp.zeros((), dtype=np.int64))
@@ -131,22 +147,8 @@ def argext(x, dim, keepdim, largest):
     return Tensor(find(x.data, axis=d, keepdims=keepdim).astype(np.int64))
 
 
-def logsumexp(x, dim, keepdim=False):
-    _check_float(x, "logsumexp")
-    dims = normalize_dims(dim, x.ndim)
+def all_or_any(x, dim, keepdim, every):
+    """all (every=True) or any over ``dim`` (None: all dims): a bool tensor, no gradient."""
     xp = backend.get_array_module(x.data)
-    m = xp.amax(x.data, axis=dims, keepdims=True)
-    m = Tensor(xp.where(xp.isfinite(m), m, 0))  # all -inf rows give -inf, not NaN
-    out = sum((x - m).exp(), dims, keepdim=True).log() + m
-    return out if keepdim else squeeze(out, dims)
-
-
-def softmax(x, dim):
-    _check_float(x, "softmax")
-    dims = normalize_dims(dim, x.ndim)
-    e = (x - Tensor(backend.get_array_module(x.data).amax(x.data, axis=dims, keepdims=True))).exp()
-    return e / sum(e, dims, keepdim=True)
-
-
-def log_softmax(x, dim):
-    return x - logsumexp(x, dim, keepdim=True)
+    dims = reduced_dims(dim, x.ndim)
+    return Tensor(xp.asarray((xp.all if every else xp.any)(x.data, axis=dims, keepdims=keepdim)))

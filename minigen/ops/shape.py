@@ -28,7 +28,7 @@ def normalize_dims(dim, ndim):
     return out if ndim else ()
 
 
-class Reshape(Function):
+class ReshapeOp(Function):
     def forward(self, x):
         self.in_shape = x.shape
         return x.reshape(self.shape)
@@ -37,7 +37,7 @@ class Reshape(Function):
         return reshape(g, self.in_shape)
 
 
-class Permute(Function):
+class PermuteOp(Function):
     def forward(self, x):
         return x.transpose(self.dims)
 
@@ -48,7 +48,7 @@ class Permute(Function):
         return permute(g, tuple(inverse))
 
 
-class BroadcastTo(Function):
+class BroadcastToOp(Function):
     def forward(self, x):
         self.in_shape = x.shape
         xp = _xp(x)
@@ -58,7 +58,7 @@ class BroadcastTo(Function):
         return sum_to(g, self.in_shape)
 
 
-class SumTo(Function):
+class SumToOp(Function):
     def forward(self, x):
         self.in_shape = x.shape
         lead = x.ndim - len(self.shape)
@@ -95,7 +95,7 @@ def broadcast_to(x, shape):
         return x
     if broadcast_shapes(x.shape, shape) != shape:
         raise ValueError(f"cannot broadcast a tensor of shape {x.shape} to shape {shape}")
-    return BroadcastTo.apply(x, shape=shape)
+    return BroadcastToOp.apply(x, shape=shape)
 
 
 def sum_to(x, shape):
@@ -103,7 +103,7 @@ def sum_to(x, shape):
     shape = tuple(shape)
     if x.shape == shape:
         return x
-    return SumTo.apply(x, shape=shape)
+    return SumToOp.apply(x, shape=shape)
 
 
 def reshape(x, shape):
@@ -124,7 +124,30 @@ def reshape(x, shape):
     if bad:
         raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({n} elements) "
                          f"into shape {shape}")
-    return Reshape.apply(x, shape=shape)
+    return ReshapeOp.apply(x, shape=shape)
+
+
+def view(x, shape):
+    """torch's view: reshape without copying, which raises when the tensor's memory layout does
+    not allow it (a transposed or expanded tensor whose dims would have to be merged); use
+    reshape (which copies) or .contiguous() first, as in torch."""
+    out = reshape(x, shape)
+    if out is not x and not _reshapes_without_copy(x.data, out.shape):
+        raise RuntimeError(
+            f"view size is not compatible with input tensor's size and stride (a tensor of shape "
+            f"{x.shape} with strides {tuple(x.data.strides)} cannot be viewed as {out.shape}: at "
+            "least one dimension spans across two contiguous subspaces). Use .reshape(...) "
+            "instead, or .contiguous() first.")
+    return out
+
+
+def _reshapes_without_copy(a, shape):
+    trial = a.view()
+    try:
+        trial.shape = shape  # NumPy and CuPy refuse this exactly when a copy would be needed
+    except AttributeError:
+        return False
+    return True
 
 
 def permute(x, dims):
@@ -134,7 +157,7 @@ def permute(x, dims):
                          f"{x.shape}, got {dims}")
     if dims == tuple(range(x.ndim)):
         return x
-    return Permute.apply(x, dims=dims)
+    return PermuteOp.apply(x, dims=dims)
 
 
 def transpose(x, dim0, dim1):

@@ -1,4 +1,5 @@
-"""Pooling and resizing of (N, C, H, W) images, built from differentiable ops.
+"""Pooling, resizing and 1-D convolution of images, composites of the primitive ops (re-exported by
+nn.functional).
 
 Every function here is a composite: it decides *where* to read on raw arrays (which window
 element is the maximum, which source pixel is nearest) and then reads with Tensor ops (getitem,
@@ -15,50 +16,85 @@ reshape, mean, conv2d), so gradients of every order come from those ops:
     interpolate          'nearest' reads source pixel floor(i * scale); 'bilinear' blends the two
                          nearest source rows, then columns, with torch's weights
 
-Output sizes follow torch with ceil_mode=False: floor((L + 2p - d*(k-1) - 1) / s) + 1.
+    conv1d               conv2d of (N, C, 1, L) with a (C_out, C_in, 1, k) kernel
+
+Output sizes follow torch: floor((L + 2p - d*(k-1) - 1) / s) + 1, or with ceil_mode=True
+ceil(...) + 1, less one when the last window would start beyond the input and its left padding;
+such a last window reads padding on the right that counts as -inf (max) or is left out of the
+mean (avg, whose divisor is then the window's part inside the padded input, as in torch).
 Gathers use one flat index into the flattened tensor: the scatter-add of a 1-D index is a fast
 path in NumPy, while scatters along an inner axis are about 100x slower.
 """
+import math
+
 import numpy as np
 
 from .. import backend
+from ..ops.conv import _batched, _pair, conv2d
+from ..ops.im2col import windows
+from ..ops.join import pad as _pad_op
+from ..ops.index import take_flat
 from ..tensor import Tensor
-from .conv import Conv2dOp, _batched, _pair
-from .im2col import ConvGeometry, out_size, windows
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
-    """torch.nn.functional.max_pool2d (ceil_mode=False): the maximum of each kh x kw window.
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """torch.nn.functional.max_pool2d: the maximum of each kh x kw window of (N, C, H, W) or
+    (C, H, W) input, float or integer. Output size per axis floor((L + 2p - d(k-1) - 1)/s) + 1
+    (ceil with ceil_mode=True; see the module docstring).
 
-    Padding counts as -inf and never takes the gradient: where the maximum of a window is -inf,
-    the gradient goes to its first real pixel, as in torch. Two corner cases differ from torch:
-    a window that (through dilation) covers only padding outputs -inf and passes no gradient
-    (torch sends it to a pixel outside the window), and among several NaNs the first one takes
-    the gradient (torch: the last one).
+    Padding counts as -inf (the smallest integer for integer input) and never takes the
+    gradient: where the maximum of a window is -inf, the gradient goes to its first real pixel,
+    as in torch. Two corner cases differ from torch: a window that (through dilation) covers only
+    padding outputs -inf and passes no gradient (torch sends it to a pixel outside the window),
+    and among several NaNs the first one takes the gradient (torch: the last one). With
+    ``return_indices`` the flat index h * W + w of each maximum in its plane comes too.
+
+        >>> F.max_pool2d(mg.arange(16.).reshape(1, 1, 4, 4), 2)
+        tensor([[[[ 5.,  7.], [13., 15.]]]])
     """
-    x, squeeze = _batched("max_pool2d", input)
-    kernel, stride, padding, dilation, out_hw = _window_args(
-        "max_pool2d", x, kernel_size, stride, padding, dilation)
+    x, squeeze = _batched_any("max_pool2d", input)
+    kernel, stride, padding, dilation, out_hw, extra = _window_args(
+        "max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
     xp = backend.get_array_module(x.data)
     real_hw = x.shape[2:]
-    if padding != (0, 0):
-        x = _pad(x, padding, -np.inf)
+    pads = tuple((padding[i], padding[i] + extra[i]) for i in range(2))
+    if pads != ((0, 0), (0, 0)):
+        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        x = _pad_op(x, (pads[1][0], pads[1][1], pads[0][0], pads[0][1]), value=low)
     n, c, h, w = x.shape
     win = windows(x.data, kernel, out_hw, stride, dilation)           # (N, C, kh, kw, Ho, Wo)
     win = xp.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3)).reshape(n, c, *out_hw, -1)
     arg = win.argmax(axis=-1)                                         # the first maximum
-    if padding != (0, 0):
-        arg = _first_real_where_max_is_minus_inf(win, arg, real_hw, kernel, stride, padding,
+    if pads != ((0, 0), (0, 0)) and x.dtype.kind == "f":
+        arg = _first_real_where_max_is_minus_inf(win, arg, real_hw, kernel, stride, pads,
                                                  dilation, out_hw)
     rows = xp.arange(out_hw[0]).reshape(-1, 1) * stride[0] + (arg // kernel[1]) * dilation[0]
     cols = xp.arange(out_hw[1]) * stride[1] + (arg % kernel[1]) * dilation[1]
     planes = xp.arange(n * c).reshape(n, c, 1, 1) * (h * w)
     flat = (planes + rows * w + cols).reshape(-1)
-    y = x.reshape(-1)[flat].reshape(n, c, *out_hw)
+    y = take_flat(x, flat, (n, c) + out_hw, by_value=True)
+    if return_indices:
+        index = Tensor(((rows - pads[0][0]) * real_hw[1] + cols - pads[1][0]).astype(np.int64))
+        return (y.squeeze(0), index.squeeze(0)) if squeeze else (y, index)
     return y.squeeze(0) if squeeze else y
 
 
-def _first_real_where_max_is_minus_inf(win, arg, real_hw, kernel, stride, padding, dilation,
+def _batched_any(who, x):
+    """(N, C, H, W) from a 3-D or 4-D input of any real dtype (max pooling takes integers)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind == "f":
+        return _batched(who, x)
+    if x.dtype.kind not in "iu":
+        raise TypeError(f"{who}: expected a float or integer input, got dtype {x.dtype}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{who}: expected a 4-D input (N, C, H, W) or a 3-D unbatched input "
+                         f"(C, H, W), got shape {x.shape}")
+    return (x.unsqueeze(0), True) if x.ndim == 3 else (x, False)
+
+
+def _first_real_where_max_is_minus_inf(win, arg, real_hw, kernel, stride, pads, dilation,
                                        out_hw):
     """Where a window's maximum is -inf, argmax may have picked a padding position; use the
     window's first real pixel instead (the rule torch follows)."""
@@ -67,31 +103,56 @@ def _first_real_where_max_is_minus_inf(win, arg, real_hw, kernel, stride, paddin
     hopeless = at_max == -np.inf
     if not bool(hopeless.any()):
         return arg
-    real = np.pad(np.ones((1, 1) + tuple(real_hw), dtype=bool),
-                  ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    real = np.pad(np.ones((1, 1) + tuple(real_hw), dtype=bool), ((0, 0), (0, 0)) + pads)
     real = windows(real, kernel, out_hw, stride, dilation)[0, 0].transpose(2, 3, 0, 1)
     first_real = xp.asarray(real.reshape(*out_hw, -1).argmax(axis=-1))  # 0 if none is real
     return xp.where(hopeless, first_real, arg)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True):
-    """torch.nn.functional.avg_pool2d (ceil_mode=False): the mean of each kh x kw window; with
-    count_include_pad=True (the default) padded zeros count in the mean, otherwise each window is
-    divided by the number of real pixels it covers."""
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """torch.nn.functional.avg_pool2d: the mean of each kh x kw window of (N, C, H, W) or
+    (C, H, W) input; output size per axis floor((L + 2p - k)/s) + 1 (ceil with ceil_mode).
+    With count_include_pad=True (the default) padded zeros count in the mean, otherwise each
+    window is divided by the number of real pixels it covers; ``divisor_override`` replaces the
+    divisor.
+
+        >>> F.avg_pool2d(mg.arange(16.).reshape(1, 1, 4, 4), 2)
+        tensor([[[[ 2.5,  4.5], [10.5, 12.5]]]])
+    """
     x, squeeze = _batched("avg_pool2d", input)
-    kernel, stride, padding, _, out_hw = _window_args(
-        "avg_pool2d", x, kernel_size, stride, padding, 1)
-    if stride == kernel and padding == (0, 0):
+    kernel, stride, padding, _, out_hw, extra = _window_args(
+        "avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and (not isinstance(divisor_override, int)
+                                         or divisor_override < 1):
+        raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got "
+                         f"{divisor_override!r}")
+    plain = extra == (0, 0) and (count_include_pad or padding == (0, 0))
+    if stride == kernel and padding == (0, 0) and extra == (0, 0) and divisor_override is None:
         y = _block_mean(x, kernel, out_hw)
     else:
-        ones = _constant(np.ones((1, 1) + kernel), x)
-        y = _window_sum(x, ones, stride, padding)
-        if count_include_pad or padding == (0, 0):
+        y = _window_sum(x, kernel, stride, padding, extra)
+        if divisor_override is not None:
+            y = y / float(divisor_override)
+        elif plain:
             y = y / float(kernel[0] * kernel[1])
         else:
-            counts = _window_sum(_constant(np.ones((1, 1) + x.shape[2:]), x), ones, stride, padding)
-            y = y / counts
+            y = y / _constant(_window_counts(x.shape[2:], kernel, stride, padding, out_hw,
+                                             count_include_pad), x)
     return y.squeeze(0) if squeeze else y
+
+
+def _window_counts(hw, kernel, stride, padding, out_hw, count_include_pad):
+    """torch's divisor per output pixel: the window's size inside the padded input (or inside
+    the input itself without count_include_pad), an outer product of one count per axis."""
+    counts = []
+    for i in range(2):
+        start = np.arange(out_hw[i]) * stride[i] - padding[i]
+        end = np.minimum(start + kernel[i], hw[i] + padding[i])
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, hw[i])
+        counts.append(end - start)
+    return np.outer(counts[0], counts[1])
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -122,7 +183,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
     Output size: ``size``, or floor(L * scale_factor). Source coordinate of output index i, with
     scale = 1/scale_factor when scale_factor is given and L_in/L_out otherwise:
-      nearest                         floor(i * scale), at most L_in - 1
+      nearest                         floor(i * scale), at most L_in - 1 (torch's, which shifts
+                                      the image by up to half a pixel when shrinking)
+      nearest-exact                   floor((i + 0.5) * scale), at most L_in - 1 (centred)
       bilinear, align_corners=False   max((i + 0.5) * scale - 0.5, 0)
       bilinear, align_corners=True    i * (L_in - 1) / (L_out - 1)
     bilinear blends source columns floor(src) and floor(src) + 1 (the last column for both at the
@@ -130,16 +193,18 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     whose size does not change is copied, in both modes, even when scale_factor is not 1.
     """
     x, squeeze = _batched("interpolate", input)
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
-    if mode == "nearest" and align_corners is not None:
+    if mode not in ("nearest", "nearest-exact", "bilinear"):
+        raise ValueError(f"interpolate: mode must be 'nearest', 'nearest-exact' or 'bilinear', "
+                         f"got {mode!r}")
+    if mode != "bilinear" and align_corners is not None:
         raise ValueError("interpolate: align_corners can only be set with mode='bilinear'")
     in_hw = x.shape[2:]
     out_hw, scales = _resize_args(in_hw, size, scale_factor)
-    if mode == "nearest":
+    if mode in ("nearest", "nearest-exact"):
         for axis in (2, 3):
             i = axis - 2
-            x = _take(x, _nearest_source(in_hw[i], out_hw[i], scales[i]), axis)
+            x = _take(x, _nearest_source(in_hw[i], out_hw[i], scales[i], mode == "nearest-exact"),
+                      axis)
     else:
         dtype = x.dtype
         for axis in (3, 2):  # columns first, then rows: torch's order of the four products
@@ -154,6 +219,37 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return x.squeeze(0) if squeeze else x
 
 
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """torch.nn.functional.conv1d: input (N, C_in, L) or (C_in, L), weight (C_out, C_in/groups,
+    k), bias (C_out,) or None; output length floor((L + 2p - d(k-1) - 1)/s) + 1. Computed as
+    conv2d of (N, C_in, 1, L) with a (C_out, C_in/groups, 1, k) kernel. ``padding`` is an int,
+    'valid' or 'same'.
+
+        >>> F.conv1d(mg.ones(1, 2, 5), mg.ones(3, 2, 3)).shape
+        (1, 3, 3)
+    """
+    if not isinstance(input, Tensor) or input.ndim not in (2, 3):
+        raise ValueError(f"conv1d: expected a 3-D input (N, C, L) or a 2-D unbatched input "
+                         f"(C, L), got {getattr(input, 'shape', type(input).__name__)}")
+    if weight.ndim != 3:
+        raise ValueError(f"conv1d: expected a 3-D weight (C_out, C_in/groups, k), got shape "
+                         f"{weight.shape}")
+    one = lambda v, name: v if isinstance(v, str) else (  # noqa: E731
+        (v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v)
+        if isinstance(v, (int, tuple, list)) else v)
+    stride, padding, dilation = one(stride, "stride"), one(padding, "padding"), \
+        one(dilation, "dilation")
+    for name, v in (("stride", stride), ("dilation", dilation)) + (
+            () if isinstance(padding, str) else (("padding", padding),)):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"conv1d: {name} must be an int or a 1-tuple, got {v!r}")
+    x = input.unsqueeze(-2)
+    y = conv2d(x, weight.unsqueeze(2), bias,
+               stride=(1, stride), dilation=(1, dilation), groups=groups,
+               padding=padding if isinstance(padding, str) else (0, padding))
+    return y.squeeze(-2)
+
+
 # ----------------------------------------------------------------------------- building blocks
 def _block_mean(x, block, out_hw):
     """Mean over non-overlapping block_h x block_w tiles (the input's leftover rows are dropped)."""
@@ -164,17 +260,17 @@ def _block_mean(x, block, out_hw):
     return x.reshape(n, c, out_hw[0], block[0], out_hw[1], block[1]).mean(dim=(3, 5))
 
 
-def _window_sum(x, ones, stride, padding):
-    """Sum over each window: one-channel conv2d of every (n, c) plane with a kernel of ones."""
+def _window_sum(x, kernel, stride, padding, extra):
+    """Sum over each window: a one-channel conv2d of every (n, c) plane with a kernel of ones
+    (``extra`` zero rows and columns at the bottom and right for ceil_mode's last window)."""
     n, c, h, w = x.shape
-    geom = ConvGeometry(stride, tuple((p, p) for p in padding), (1, 1), 1)
-    y = Conv2dOp.apply(x.reshape(n * c, 1, h, w), ones, geom=geom)
+    planes = x.reshape(n * c, 1, h, w)
+    if extra != (0, 0):
+        planes = _pad_op(planes, (padding[1], padding[1] + extra[1],
+                                  padding[0], padding[0] + extra[0]))
+        padding = (0, 0)
+    y = conv2d(planes, _constant(np.ones((1, 1) + kernel), x), stride=stride, padding=padding)
     return y.reshape(n, c, *y.shape[2:])
-
-
-def _pad(x, padding, value):
-    from .index import pad
-    return pad(x, (padding[1], padding[1], padding[0], padding[0]), value=value)
 
 
 def _take(x, index, axis):
@@ -205,14 +301,15 @@ def _take(x, index, axis):
     return x.reshape(-1)[flat].reshape(out_shape)
 
 
-def _nearest_source(n_in, n_out, scale):
+def _nearest_source(n_in, n_out, scale, exact=False):
     if n_out == n_in:
         return np.arange(n_out)
     if n_out == 2 * n_in:
         return np.arange(n_out) // 2
     # torch computes this in float32 whatever the input dtype
     scale = np.float32(1.0 / scale if scale is not None else n_in / n_out)
-    src = np.floor(np.arange(n_out, dtype=np.float32) * scale).astype(np.int64)
+    i = np.arange(n_out, dtype=np.float32)
+    src = np.floor((i + np.float32(0.5)) * scale if exact else i * scale).astype(np.int64)
     return np.minimum(src, n_in - 1)
 
 
@@ -248,19 +345,27 @@ def _constant(array, like):
 
 
 # ----------------------------------------------------------------------------- argument checks
-def _window_args(who, x, kernel_size, stride, padding, dilation):
+def _window_args(who, x, kernel_size, stride, padding, dilation, ceil_mode):
     kernel = _pair(who, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None or stride == () else _pair(who, "stride", stride, 1)
     padding = _pair(who, "padding", padding, 0)
     dilation = _pair(who, "dilation", dilation, 1)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{who}: padding {padding} must be at most half of kernel_size {kernel}")
-    out_hw = tuple(out_size(x.shape[2 + i], kernel[i], stride[i], padding[i], padding[i],
-                            dilation[i]) for i in range(2))
+    out_hw, extra = [], []
+    for i in range(2):
+        size, span = x.shape[2 + i] + 2 * padding[i], dilation[i] * (kernel[i] - 1) + 1
+        steps = (size - span) / stride[i]
+        out = (math.ceil(steps) if ceil_mode else math.floor(steps)) + 1
+        if ceil_mode and (out - 1) * stride[i] >= x.shape[2 + i] + padding[i]:
+            out -= 1  # the last window must start inside the input or its left padding
+        out_hw.append(out)
+        extra.append(max(0, (out - 1) * stride[i] + span - size))
+    out_hw = tuple(out_hw)
     if min(out_hw) < 1:
         raise ValueError(f"{who}: input {x.shape} is too small for kernel_size {kernel} with "
                          f"padding {padding} and dilation {dilation}: the output would be {out_hw}")
-    return kernel, stride, padding, dilation, out_hw
+    return kernel, stride, padding, dilation, out_hw, tuple(extra)
 
 
 def _resize_args(in_hw, size, scale_factor):
