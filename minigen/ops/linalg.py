@@ -35,15 +35,15 @@ class MatMulOp(Function):
 
 def matmul(a, b):
     """The matrix product a @ b (torch.matmul): 1-D operands are vectors, leading dims broadcast
-    as a batch. Both tensors must have the same dtype, as in torch."""
+    as a batch. An integer tensor with a floating one raises, as in torch."""
     if not isinstance(a, Tensor):
         a = as_tensor_like(a, b)
     if not isinstance(b, Tensor):
         b = as_tensor_like(b, a)
-    if a.dtype != b.dtype:
-        raise RuntimeError(f"matmul needs both tensors of one dtype, got {a.dtype} (shape "
-                           f"{a.shape}) and {b.dtype} (shape {b.shape}); convert one with "
-                           f".to({b.dtype}) or .to({a.dtype}) first (torch does not promote here)")
+    if (a.dtype.kind in "fc") != (b.dtype.kind in "fc"):
+        raise RuntimeError(f"matmul of an {a.dtype} tensor (shape {a.shape}) and an {b.dtype} "
+                           f"tensor (shape {b.shape}): integer and floating tensors are not "
+                           "multiplied together (as in torch); convert with .float() first")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul needs tensors of at least 1 dimension, got shapes {a.shape} "
                          f"and {b.shape}; use * for scalars")
