@@ -141,17 +141,20 @@ class PowOp(Function):
     """
 
     def forward(self, a, b):
-        return a ** b
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 = inf, silently (torch)
+            return a ** b
 
     def backward(self, g):
         a, b = self.inputs
         ga = gb = None
         zero = as_tensor_like(0.0, g)
-        if _need(self, 0):
-            ga = sum_to(_where(b.data == 0, zero, g * (b * a ** (b - 1))), a.shape)
-        if _need(self, 1):
-            flat = (a.data == 0) & (b.data >= 0)
-            gb = sum_to(_where(flat, zero, g * (self.output * a.log())), b.shape)
+        # the masked branches compute 0 * inf and log(0) where where() then drops them
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if _need(self, 0):
+                ga = sum_to(_where(b.data == 0, zero, g * (b * a ** (b - 1))), a.shape)
+            if _need(self, 1):
+                flat = (a.data == 0) & (b.data >= 0)
+                gb = sum_to(_where(flat, zero, g * (self.output * a.log())), b.shape)
         return ga, gb
 
 
