@@ -8,6 +8,9 @@ of specs, ``spec_tests`` makes two parametrized tests:
                                       sometimes non-contiguous
   agrees_with_torch                   forward value and dtype, gradient and gradient of gradient
                                       (random cotangents), in float64 (1e-7) and float32 (1e-4)
+
+Ops without a gradient (argmax, isnan, all, casts to int) use ``forward_tests``: value, dtype and
+shape against torch, for inputs of each of the spec's ``dtypes``.
 """
 import dataclasses
 from typing import Any, Callable
@@ -32,6 +35,7 @@ class OpSpec:
     case: Any               # strategy of (tuple of input shapes, params dict)
     elements: Any = None    # one element strategy for all inputs, or a tuple, one per input
     unique: bool = False    # distinct elements within each input (no ties)
+    dtypes: tuple = (np.float64, np.float32)   # input dtypes for forward_tests
 
     def __repr__(self):
         return self.name
@@ -68,6 +72,16 @@ def dims_of(draw, ndim, allow_none=True, allow_tuple=True):
 def reduction(draw, allow_none=True, allow_tuple=True, keepdim=True, min_dims=0):
     shape = draw(shapes(min_dims, 3, max_side=3))
     params = {"dim": draw(dims_of(len(shape), allow_none, allow_tuple))}
+    if keepdim:
+        params["keepdim"] = draw(st.booleans())
+    return (shape,), params
+
+
+@st.composite
+def one_dim(draw, keepdim=True, min_dims=0):
+    """One input and one int ``dim`` (maybe negative), and ``keepdim`` when asked for."""
+    shape = draw(shapes(min_dims, 3, max_side=3))
+    params = {"dim": draw(dims_of(len(shape), allow_none=False, allow_tuple=False))}
     if keepdim:
         params["keepdim"] = draw(st.booleans())
     return (shape,), params
@@ -160,6 +174,31 @@ def spec_tests(specs):
         check_against_torch(spec, *data.draw(drawn_case(spec)), np.dtype(dtype))
 
     return gradients_match_finite_differences, agrees_with_torch
+
+
+def check_forward(spec, inputs, params, dtype):
+    """Value, dtype and shape of the outputs against torch, for inputs cast to ``dtype``."""
+    inputs = [a.astype(dtype, copy=False) for a in inputs]  # (still non-contiguous)
+    ours = _outputs(spec.mg(*[mg.Tensor(a) for a in inputs], **params))
+    theirs = _outputs(spec.torch(*[torch.from_numpy(a) for a in inputs], **params))
+    assert len(ours) == len(theirs), f"{len(ours)} outputs, torch gives {len(theirs)}"
+    for o, t in zip(ours, theirs):
+        assert not o.requires_grad, "an op without a gradient gave a tensor that requires grad"
+        assert o.dtype == _np_dtype(t.dtype), f"output dtype {o.dtype}, torch gives {t.dtype}"
+    assert_close(ours, theirs, dtype if dtype.kind == "f" else None, what="forward")
+
+
+def forward_tests(specs):
+    """One parametrized test over specs of ops without a gradient, each run for every dtype in
+    its ``dtypes``."""
+    cases = [(s, np.dtype(d)) for s in specs for d in s.dtypes]
+
+    @pytest.mark.parametrize("spec,dtype", cases, ids=[f"{s.name}-{d}" for s, d in cases])
+    @given(data=st.data())
+    def agrees_with_torch_forward(spec, dtype, data):
+        check_forward(spec, *data.draw(drawn_case(spec)), dtype)
+
+    return agrees_with_torch_forward
 
 
 # --------------------------------------------------------------------------- the harness can fail

@@ -1,16 +1,17 @@
-"""Reductions against finite differences and torch: sum, mean, var, amax/amin, max/min over a
-dim, logsumexp, softmax, log_softmax; and how ties share the gradient (as in torch)."""
+"""Reductions against finite differences and torch: sum, mean, var, std, amax/amin, max/min over
+a dim, logsumexp, softmax, log_softmax; argmax/argmin and all/any (forward only, over int, tuple
+and negative dims with keepdim); and how ties share the gradient (as in torch)."""
 import math
 
 import hypothesis.strategies as st
 import numpy as np
 import torch
-from hypothesis import given
+from hypothesis import assume, given
 
 import minigen as mg
 from minigen.testing import arrays, broadcastable_shapes, grid, shapes
 from oracle import assert_close, torch_from
-from test_ops_harness import OpSpec, dims_of, reduction, spec_tests
+from test_ops_harness import OpSpec, forward_tests, one_dim, reduction, spec_tests
 
 
 def _all_dims(dim):
@@ -19,21 +20,15 @@ def _all_dims(dim):
 
 
 @st.composite
-def var_case(draw):
+def var_case(draw, min_count=1):
+    """A reduction and a correction below the number of elements it combines (at least
+    ``min_count`` of them: std has no derivative where the variance is 0)."""
     (shape,), params = draw(reduction())
     dims = range(len(shape)) if params["dim"] is None else \
         [d % max(len(shape), 1) for d in np.atleast_1d(params["dim"])]
     count = math.prod(shape[d] for d in dims) if shape else 1
+    assume(count >= min_count)
     params["correction"] = draw(st.sampled_from([0, 1] if count > 1 else [0]))
-    return (shape,), params
-
-
-@st.composite
-def one_dim(draw, keepdim=True):
-    shape = draw(shapes(0, 3, max_side=3))
-    params = {"dim": draw(dims_of(len(shape), allow_none=False, allow_tuple=False))}
-    if keepdim:
-        params["keepdim"] = draw(st.booleans())
     return (shape,), params
 
 
@@ -50,6 +45,8 @@ SPECS = [
     OpSpec("var_unbiased", lambda x, dim: x.var(dim), lambda x, dim: x.var(dim), sized_dim),
     OpSpec("std", lambda x, dim: x.std(dim), lambda x, dim: x.std(dim), sized_dim,
            **distinct),  # distinct: std has no derivative at 0
+    OpSpec("std_correction", lambda x, **p: mg.std(x, **p), lambda x, **p: torch.std(x, **p),
+           var_case(min_count=2), **distinct),
     OpSpec("amax", lambda x, dim, keepdim: x.amax(dim, keepdim),
            lambda x, dim, keepdim: x.amax(_all_dims(dim), keepdim), reduction(), **distinct),
     OpSpec("amin", lambda x, dim, keepdim: mg.amin(x, dim, keepdim),
@@ -72,6 +69,25 @@ SPECS = [
            st.sampled_from([-800.0, -700.0, 700.0, 750.0])),
 ]
 test_reduce_gradients_match_finite_differences, test_reduce_agrees_with_torch = spec_tests(SPECS)
+
+
+# --------------------------------------------------------------------------- no gradient
+few = st.sampled_from([-1.0, 0.0, 2.0])  # ties are common: argmax returns the first of them
+ints = (np.float64, np.float32, np.int64)
+NO_GRADIENT = [
+    OpSpec("argmax", lambda x, **p: x.argmax(**p), lambda x, **p: x.argmax(**p),
+           reduction(allow_tuple=False), few, dtypes=ints),
+    OpSpec("argmin", lambda x, **p: mg.argmin(x, **p), lambda x, **p: torch.argmin(x, **p),
+           reduction(allow_tuple=False), few, dtypes=ints),
+    OpSpec("argmax_nan", lambda x, dim, keepdim: mg.argmax(x, dim, keepdim),
+           lambda x, dim, keepdim: torch.argmax(x, dim, keepdim), reduction(allow_tuple=False),
+           st.sampled_from([-1.0, 2.0, np.nan])),  # NaN counts as the largest, as in torch
+    OpSpec("all", lambda x, **p: x.all(**p), lambda x, **p: x.all(**p), reduction(), few,
+           dtypes=ints + (np.bool_,)),
+    OpSpec("any", lambda x, **p: mg.any(x, **p), lambda x, **p: torch.any(x, **p), reduction(),
+           st.sampled_from([0.0, 0.0, 0.5]), dtypes=ints + (np.bool_,)),
+]
+test_reductions_without_gradient_agree_with_torch = forward_tests(NO_GRADIENT)
 
 
 # --------------------------------------------------------------------------- ties
