@@ -235,3 +235,13 @@ def test_harness_accepts_a_right_gradient():
     spec = OpSpec("exp", lambda x: x.exp(), torch.exp, unary())
     check_gradients(spec, [np.array([[0.3, -1.2]])], {})
     check_against_torch(spec, [np.array([[0.3, -1.2]])], {}, np.dtype(np.float32))
+
+
+@pytest.mark.parametrize("ours,message", [
+    (lambda x: x.argmin(), "forward"),               # a wrong value
+    (lambda x: x.argmax().to(mg.int32), "dtype"),    # the right value in the wrong dtype
+])
+def test_forward_check_rejects_a_wrong_value_or_dtype(ours, message):
+    spec = OpSpec("argmax", ours, lambda x: x.argmax(), unary(min_dims=1))
+    with pytest.raises(AssertionError, match=message):
+        check_forward(spec, [np.array([0.3, -1.2, 2.0])], {}, np.dtype(np.float64))

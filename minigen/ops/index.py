@@ -246,6 +246,11 @@ def index_select(input, dim, index):
         raise ValueError(f"index_select: index must be a 1-D integer tensor, got shape "
                          f"{idx.shape} and dtype {idx.dtype}")
     d = normalize_dim(dim, input.ndim)
+    if input.ndim == 0:  # torch: a 0-d input takes one index, 0, and stays 0-d
+        if idx.size != 1 or int(idx.reshape(-1)[0]) != 0:
+            raise IndexError(f"index_select: a 0-d input takes the one index 0, got "
+                             f"{idx.tolist()}")
+        return getitem(input, ())
     return getitem(input, (slice(None),) * d + (idx.reshape(-1),))
 
 
