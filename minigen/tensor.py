@@ -306,7 +306,7 @@ class Tensor:
 
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
-        self.data[ops.index.raw_index(index)] = _raw(value)
+        ops.index.setitem(self.data, index, _raw(value))
 
     # ----------------------------------------------------------------- operators
     def __add__(self, o): return ops.elementwise.add(self, o)

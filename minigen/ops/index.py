@@ -71,17 +71,53 @@ class ScatterAddOp(Function):
 
 
 def getitem(x, index):
-    index = raw_index(index)
-    if x.device == "cuda":
-        index = tuple(backend.to_device(i, "cuda") if hasattr(i, "dtype") else i for i in index)
+    steps = _steps(index, x.ndim, x.device)
     try:
-        steps = _torch_steps(index, x.ndim)
-        if steps is None:
-            return GetItemOp.apply(x, index=index)
-        return GetItemOp.apply(GetItemOp.apply(x, index=steps[0]), index=steps[1])
+        out = x
+        for step in steps:
+            out = GetItemOp.apply(out, index=step)
+        return out
     except IndexError as exc:
-        raise IndexError(f"cannot index a tensor of shape {x.shape} with {_describe(index)}: "
-                         f"{exc}") from None
+        raise IndexError(f"cannot index a tensor of shape {x.shape} with "
+                         f"{_describe(raw_index(index))}: {exc}") from None
+
+
+def setitem(data, index, value):
+    """``data[index] = value`` on a raw array, with the index read as torch reads it: the first
+    of two steps (see _torch_steps) selects with ints and slices, which gives a view of data, and
+    the second writes through that view."""
+    steps = _steps(index, data.ndim, backend.device_of(data))
+    for step in steps[:-1]:
+        data = data[step]
+    data[steps[-1]] = value
+
+
+def _steps(index, ndim, device):
+    """The index as torch reads it, as one or two NumPy indices to apply in turn."""
+    index = raw_index(index)
+    if device == "cuda":
+        index = tuple(backend.to_device(i, "cuda") if hasattr(i, "dtype") else i for i in index)
+    index = _expand_ellipsis(index, ndim)
+    steps = _torch_steps(index, ndim)
+    return (index,) if steps is None else steps
+
+
+def _width(i):
+    """How many dims of the indexed tensor an index entry consumes."""
+    if _is_array(i) and i.dtype.kind == "b":
+        return i.ndim
+    return 0 if i is None or i is Ellipsis else 1
+
+
+def _expand_ellipsis(index, ndim):
+    """The Ellipsis written out as full slices. torch reads x[:, :, [0], ..., [0]] with the
+    Ellipsis standing for no dims as two adjacent arrays (their dim stays in place); NumPy
+    takes any Ellipsis as a separator and moves the arrays' dim to the front."""
+    if sum(i is Ellipsis for i in index) != 1:
+        return index  # none, or several (NumPy's error says so)
+    k = next(n for n, i in enumerate(index) if i is Ellipsis)
+    rest = max(ndim - sum(map(_width, index)), 0)
+    return index[:k] + (slice(None),) * rest + index[k + 1:]
 
 
 def _is_array(i):
@@ -105,19 +141,13 @@ def _torch_steps(index, ndim):
     """
     if not (any(map(_is_array, index)) and any(map(_is_int, index))):
         return None
-    width = [i.ndim if _is_array(i) and i.dtype.kind == "b" else
-             0 if i is None or i is Ellipsis else 1 for i in index]
     first, second = [], []
-    for i, w in zip(index, width):
+    for i in index:
         if _is_array(i):
-            first += [slice(None)] * w
+            first += [slice(None)] * _width(i)
             second.append(i)
         elif _is_int(i):
             first.append(int(i))
-        elif i is Ellipsis:
-            rest = ndim - sum(width)
-            first += [slice(None)] * rest
-            second += [slice(None)] * rest
         else:  # a slice or None: one dim of the first step's result
             first.append(i)
             second.append(slice(None))
