@@ -1,8 +1,8 @@
 """Convolution layers: Conv2d, ConvTranspose2d and the masked convolution of PixelCNN.
 
-MaskedConv2d (lecture §2.3) multiplies its kernel by a fixed 0/1 mask so that the output at a
-pixel sees only pixels that come before it in raster order (rows top to bottom, each row left to
-right). With the kernel centre at (kH // 2, kW // 2) the mask keeps
+MaskedConv2d ("Лекция 12: Генеративные модели", §2.3) multiplies its kernel by a fixed 0/1
+mask so that the output at a pixel sees only pixels that come before it in raster order (rows top
+to bottom, each row left to right). With the kernel centre at (kH // 2, kW // 2) the mask keeps
 
   every row above the centre row, and the positions left of the centre in the centre row;
   the centre itself: mask 'A' (first layer) excludes it, mask 'B' (later layers) includes it.
@@ -83,10 +83,55 @@ class _ConvNd(Module):
 
 
 class Conv2d(_ConvNd):
-    """2-D convolution of (N, C_in, H, W); weight (C_out, C_in / groups, kH, kW).
+    """Applies a 2-D convolution over an input image of C_in channels.
 
-    ``padding`` is an int, a pair, 'valid' (none) or 'same' (output size = input size, stride 1);
-    ``padding_mode`` 'zeros' (default), 'reflect', 'replicate' or 'circular'.
+    With * the 2-D cross-correlation (the kernel is not flipped),
+
+        out(N_i, C_out_j) = bias(C_out_j) + sum_k weight(C_out_j, k) * input(N_i, k)
+
+    where k runs over the C_in / groups input channels of output channel j's group.
+
+    Args:
+        in_channels (int): C_in, the channels of the input.
+        out_channels (int): C_out, the channels of the output.
+        kernel_size (int or (int, int)): the size (kH, kW) of the kernel.
+        stride (int or (int, int)): the step between windows. Default: 1.
+        padding (int, (int, int) or str): rows/columns added on both sides, or 'valid' (none)
+            or 'same' (output size = input size; stride 1 only; an odd total puts the extra
+            row/column at the bottom/right, as torch). Default: 0.
+        dilation (int or (int, int)): the spacing between kernel taps. Default: 1.
+        groups (int): splits the channels into this many groups, each convolved separately;
+            in_channels and out_channels must be divisible by it. Default: 1.
+        bias (bool): if False, no bias is added. Default: True.
+        padding_mode (str): 'zeros', 'reflect', 'replicate' or 'circular'. Default: 'zeros'.
+        device, dtype: where and in which floating dtype the parameters are created.
+
+    Shape:
+        - Input: (N, C_in, H_in, W_in) or (C_in, H_in, W_in).
+        - Output: (N, C_out, H_out, W_out) or (C_out, H_out, W_out), where
+
+          H_out = floor((H_in + 2*padding[0] - dilation[0]*(kernel_size[0] - 1) - 1)
+                        / stride[0] + 1)
+          W_out = floor((W_in + 2*padding[1] - dilation[1]*(kernel_size[1] - 1) - 1)
+                        / stride[1] + 1)
+
+          (padding='valid' is padding 0; padding='same' gives H_out = H_in, W_out = W_in).
+
+    Attributes:
+        weight (Parameter): of shape (out_channels, in_channels / groups, kH, kW), initialized
+            from U(-sqrt(k), sqrt(k)) with k = groups / (C_in * kH * kW).
+        bias (Parameter or None): of shape (out_channels,), from the same distribution.
+
+    Examples::
+
+        >>> m = mg.nn.Conv2d(16, 33, 3, stride=2)
+        >>> m(mg.randn(20, 16, 50, 100)).shape
+        (20, 33, 24, 49)
+        >>> m = mg.nn.Conv2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2), dilation=(3, 1))
+        >>> m(mg.randn(2, 16, 50, 100)).shape
+        (2, 33, 26, 100)
+        >>> mg.nn.Conv2d(16, 33, 3, padding="same")(mg.randn(16, 9, 7)).shape
+        (33, 9, 7)
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
@@ -122,9 +167,70 @@ class Conv2d(_ConvNd):
 
 
 class ConvTranspose2d(_ConvNd):
-    """Transposed convolution (the gradient of Conv2d with respect to its input), which upsamples
-    by ``stride``; weight (C_in, C_out / groups, kH, kW). ``forward(input, output_size)`` picks
-    the output_padding that gives that size."""
+    """Applies a 2-D transposed convolution, which upsamples by ``stride``.
+
+    It is the gradient of a Conv2d (with the same kernel_size, stride, padding, dilation and
+    groups) with respect to its input: each input pixel adds the kernel, scaled by its value,
+    into the output. With groups=1, (s0, s1) = stride, (p0, p1) = padding and (d0, d1) = dilation,
+
+        out[n, j, s0*y + d0*u - p0, s1*x + d1*v - p1] += input[n, i, y, x] * weight[i, j, u, v]
+
+    summed over input channels i, positions (y, x) and kernel taps (u, v), plus bias[j]
+    (contributions that land outside the output are dropped).
+
+    A strided Conv2d maps several input sizes to one output size; ``output_padding`` (or the
+    ``output_size`` argument of forward) picks which of them to produce.
+
+    Args:
+        in_channels (int): C_in, the channels of the input.
+        out_channels (int): C_out, the channels of the output.
+        kernel_size (int or (int, int)): the size (kH, kW) of the kernel.
+        stride (int or (int, int)): the upsampling step. Default: 1.
+        padding (int or (int, int)): the padding of the matching Conv2d:
+            dilation * (kernel_size - 1) - padding zero rows/columns are added to the input on
+            both sides. Default: 0.
+        output_padding (int or (int, int)): rows/columns added at the bottom/right of the
+            output; each must be smaller than stride or dilation. Default: 0.
+        groups (int): as in Conv2d. Default: 1.
+        bias (bool): if False, no bias is added. Default: True.
+        dilation (int or (int, int)): the spacing between kernel taps. Default: 1.
+        padding_mode (str): only 'zeros' (as torch). Default: 'zeros'.
+        device, dtype: where and in which floating dtype the parameters are created.
+
+    ``forward(input, output_size=None)``: ``output_size`` ((H, W) or a full shape ending in it)
+    chooses output_padding so that the output has that size.
+
+    Shape:
+        - Input: (N, C_in, H_in, W_in) or (C_in, H_in, W_in).
+        - Output: (N, C_out, H_out, W_out) or (C_out, H_out, W_out), where
+
+          H_out = (H_in - 1)*stride[0] - 2*padding[0] + dilation[0]*(kernel_size[0] - 1)
+                  + output_padding[0] + 1
+          W_out = (W_in - 1)*stride[1] - 2*padding[1] + dilation[1]*(kernel_size[1] - 1)
+                  + output_padding[1] + 1
+
+    Attributes:
+        weight (Parameter): of shape (in_channels, out_channels / groups, kH, kW), initialized
+            from U(-sqrt(k), sqrt(k)) with k = groups / (C_out * kH * kW).
+        bias (Parameter or None): of shape (out_channels,), from the same distribution.
+
+    Examples::
+
+        >>> m = mg.nn.ConvTranspose2d(16, 33, 3, stride=2)
+        >>> m(mg.randn(20, 16, 50, 100)).shape
+        (20, 33, 101, 201)
+        >>> # the inverse of a strided Conv2d, to the exact input size
+        >>> x = mg.randn(1, 16, 12, 12)
+        >>> downsample = mg.nn.Conv2d(16, 16, 3, stride=2, padding=1)
+        >>> upsample = mg.nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1)
+        >>> h = downsample(x)
+        >>> h.shape
+        (1, 16, 6, 6)
+        >>> upsample(h).shape
+        (1, 16, 11, 11)
+        >>> upsample(h, output_size=x.shape).shape
+        (1, 16, 12, 12)
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
@@ -159,7 +265,13 @@ class ConvTranspose2d(_ConvNd):
 
 
 def causal_mask(out_channels, in_channels, kernel_size, mask_type, color_groups=1):
-    """The 0/1 PixelCNN mask of shape (out, in, kH, kW) described at the top of this file."""
+    """The 0/1 PixelCNN mask of shape (out, in, kH, kW) described at the top of this file.
+
+        >>> causal_mask(1, 1, (3, 5), "B")[0, 0]
+        array([[1., 1., 1., 1., 1.],
+               [1., 1., 1., 0., 0.],
+               [0., 0., 0., 0., 0.]])
+    """
     if mask_type not in ("A", "B"):
         raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
     if in_channels % color_groups or out_channels % color_groups:
@@ -180,10 +292,52 @@ def causal_mask(out_channels, in_channels, kernel_size, mask_type, color_groups=
 
 
 class MaskedConv2d(Conv2d):
-    """A Conv2d whose kernel is multiplied by ``causal_mask`` in forward (the mask is a buffer,
-    so it moves with ``to(device)`` and is saved in the state_dict). ``mask_type`` has no
-    default: 'A' for the first layer (which must not see the pixel it predicts), 'B' after it.
-    ``padding`` defaults to the one that keeps H and W (dilation * (k // 2))."""
+    """The masked convolution of PixelCNN ("Лекция 12: Генеративные модели", §2.3).
+
+    A Conv2d whose kernel is multiplied by a fixed 0/1 causal mask,
+
+        out = conv2d(input, weight * mask) + bias,
+
+    so that the output at pixel (r, c) depends only on the pixels before it in raster order
+    (the rows above, and the pixels left of it in its row) and, with mask 'B', on the pixel
+    itself (the module docstring gives the mask and its colour groups).
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, dilation, groups, bias, padding_mode,
+            device, dtype: as in Conv2d.
+        mask_type (str): 'A' for the first layer, which must not see the pixel it predicts;
+            'B' for the layers after it. No default.
+        padding (int, (int, int) or None): as in Conv2d; None (the default) means
+            dilation * (kernel_size // 2), which keeps H and W for odd kernels and stride 1.
+        color_groups (int): 3 splits input and output channels into R, G, B blocks, so that
+            the centre tap of mask 'A' lets G see R and B see R and G (mask 'B' also lets each
+            block see itself). Needs groups=1. Default: 1.
+
+    Shape:
+        - Input: (N, C_in, H_in, W_in) or (C_in, H_in, W_in).
+        - Output: (N, C_out, H_out, W_out) or (C_out, H_out, W_out), with H_out and W_out as in
+          Conv2d; with the default padding, an odd kernel and stride 1, H_out = H_in and
+          W_out = W_in.
+
+    Attributes:
+        weight, bias (Parameter): as in Conv2d (the unmasked kernel).
+        mask (buffer): the 0/1 ``causal_mask`` of shape (out_channels, in_channels / groups,
+            kH, kW), in the state_dict and moved by ``to(device)``.
+
+    Examples::
+
+        >>> mg.nn.MaskedConv2d(1, 1, 3, mask_type="A").mask[0, 0]
+        tensor([[1., 1., 1.],
+                [1., 0., 0.],
+                [0., 0., 0.]])
+        >>> mg.nn.MaskedConv2d(1, 1, 3, mask_type="B").mask[0, 0]
+        tensor([[1., 1., 1.],
+                [1., 1., 0.],
+                [0., 0., 0.]])
+        >>> m = mg.nn.MaskedConv2d(3, 48, 7, mask_type="A", color_groups=3)
+        >>> m(mg.randn(8, 3, 28, 28)).shape
+        (8, 48, 28, 28)
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, mask_type, stride=1,
                  padding=None, dilation=1, groups=1, bias=True, padding_mode="zeros",
