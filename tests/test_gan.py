@@ -116,12 +116,12 @@ def test_sample_checks_labels():
 
 @pytest.mark.parametrize("name, options, message", [
     ("gan", {"g_loss": "hinge"}, "g_loss must be one of minimax, nonsaturating, got 'hinge'"),
-    ("gan", {"d_steps": 0}, "d_steps must be a positive integer, got 0"),
+    ("gan", {"d_steps": 0}, "'d_steps' of model 'gan' must be in 1..100, got 0"),
     ("gan", {"betas": (0.5,)}, r"betas must be two numbers in \[0, 1\)"),
     ("gan", {"lr_schedule": "cosine"}, "lr_schedule must be one of constant, linear"),
     ("gan", {"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\)"),
     ("gan", {"d_norm": "group"}, "d_norm must be none, layer or batch, got 'group'"),
-    ("cgan", {"channels": -3}, "channels must be a positive integer, got -3"),
+    ("cgan", {"channels": -3}, "'channels' of model 'cgan' must be in 1..512, got -3"),
 ])
 def test_options_are_checked_with_a_sentence(name, options, message):
     with pytest.raises(ValueError, match=message):

@@ -100,3 +100,41 @@ def test_register_rejects_options_without_help():
 def test_register_refuses_a_second_model_under_the_same_name():
     with pytest.raises(ValueError, match="registered twice"):
         models.register("gaussian", help="again")(lambda ds: None)
+
+
+def test_a_declared_range_refuses_values_outside_it_before_the_factory_runs(monkeypatch):
+    built = []
+    entry = Entry("ranged-test", lambda ds, **o: built.append(o) or Dummy(ds.shape, **o, flag=0,
+                                                                            sizes=0, name=0),
+                  "a test model", {"width": (32, "channels", (1, 512)),
+                                   "maybe": (None, "sizes", (0, 9))})
+    monkeypatch.setitem(models._REGISTRY, "ranged-test", entry)
+    assert models.option_ranges("ranged-test") == {"width": (1, 512), "maybe": (0, 9)}
+    assert models.option_help("ranged-test")["width"] == "channels; 1..512"
+    for key, value in [("width", 513), ("width", 0), ("maybe", (3, 10)), ("maybe", -1)]:
+        with pytest.raises(ValueError, match=f"option '{key}' of model 'ranged-test' must be in"):
+            models.create("ranged-test", "ring8", **{key: value})
+    assert built == []
+    models.create("ranged-test", "ring8", width=512, maybe=(0, 9))
+    assert built == [{"width": 512, "maybe": (0, 9)}]
+
+
+def test_register_rejects_a_range_that_is_not_low_high():
+    with pytest.raises(ValueError, match=r"\(default, help, \(low, high\)\)"):
+        models.register("bad-test", help="x", options={"width": (3, "w", (5, 1))})
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_every_whole_number_size_of_every_model_is_bounded(name):
+    """A size typed by mistake (channels=30000) must be refused, not allocated: every option whose
+    default is a whole number, or None standing for a dataset-dependent whole number, declares a
+    range, except those a model checks against its other options itself (DDPM's)."""
+    if name == "ddpm":   # check_options of ddpm.py bounds every size against the others
+        return
+    ranges = models.option_ranges(name)
+    for key, default in models.options(name).items():
+        helps = models.option_help(name)[key]
+        sizes = isinstance(default, int) and not isinstance(default, bool) or (
+            isinstance(default, tuple) and all(isinstance(v, int) for v in default))
+        if sizes or (default is None and "dropout" not in key):
+            assert key in ranges, f"option {key!r} of {name!r} ({helps}) declares no range"

@@ -169,7 +169,7 @@ def test_samples_reconstructions_and_interpolations_are_images_in_the_data_scale
     ({"likelihood": "poisson"}, "likelihood must be"),
     ({"likelihood": "bernoulli"}, "Bernoulli decoder needs binarized data"),
     ({"beta": -1.0}, "beta must be"),
-    ({"latent_dim": 0}, "latent_dim and hidden must be positive"),
+    ({"latent_dim": 0}, "'latent_dim' of model 'vae' must be in 1..4096"),
 ])
 def test_bad_options_are_refused_with_a_sentence(options, match):
     with pytest.raises(ValueError, match=match):

@@ -77,10 +77,10 @@ def test_wgan_gp_refuses_batch_norm_in_the_critic_with_a_reason():
 
 @pytest.mark.parametrize("name, options, message", [
     ("wgan", {"clip": 0.0}, "clip must be > 0"),
-    ("wgan", {"n_critic": 0}, "n_critic must be a positive integer"),
-    ("wgan-gp", {"gp_weight": -1.0}, "gp_weight .* must be >= 0"),
+    ("wgan", {"n_critic": 0}, "'n_critic' of model 'wgan' must be in 1..100"),
+    ("wgan-gp", {"gp_weight": -1.0}, "'gp_weight' of model 'wgan-gp' must be in 0..10000"),
     ("wgan-gp", {"betas": (1.5, 0.9)}, r"betas must be two numbers in \[0, 1\)"),
-    ("wgan-gp", {"conditional": True, "latent_dim": 0}, "latent_dim must be a positive integer"),
+    ("wgan-gp", {"conditional": True, "latent_dim": 0}, "'latent_dim' .* must be in 1..4096"),
 ])
 def test_wgan_options_are_checked_with_a_sentence(name, options, message):
     with pytest.raises(ValueError, match=message):

@@ -9,15 +9,22 @@ A model file registers a factory that builds the model for a dataset (the train 
 factory can read its shape, number of classes and pixel levels):
 
     @register("vae", help="variational autoencoder (§3)",
-              options={"latent_dim": (16, "size of z"), "beta": (1.0, "weight of the KL term")},
+              options={"latent_dim": (16, "size of z", (1, 4096)),
+                       "beta": (1.0, "weight of the KL term")},
               train=lambda data: {"steps": 3000, "batch_size": 128, "lr": 1e-3})
     def build(dataset, latent_dim, beta):
         return VAE(dataset.shape, latent_dim, beta)
 
 ``train`` holds the model's tested training defaults (steps, batch_size, lr), as a dict or as a
 function of the dataset name; such a function asks ``train_split(name)`` what kind of data it is
-(``is_image``, ``shape``, ``levels``, ``num_classes``) rather than matching names. Every module in this folder is imported on the first call to
-``names()`` or ``create()``, so a new model file needs no other edit to be listed.
+(``is_image``, ``shape``, ``levels``, ``num_classes``) rather than matching names.
+
+An option may declare a third element, its range (low, high): a value outside it (or any item of
+a list value) is refused before the factory allocates anything, so a typo like
+``channels=30000`` is a sentence and not a machine swapping itself to death.
+
+Every module in this folder is imported on the first call to ``names()`` or ``create()``, so a
+new model file needs no other edit to be listed.
 """
 import functools
 import importlib
@@ -31,8 +38,9 @@ from .base import (AdversarialModel, ClassifierModel, GenerativeModel, GrowingMo
                    LatentVariableModel, LikelihoodModel, SamplingModel, TranslationModel,
                    capabilities, check_declared, grow_to, progress, reporting_progress)
 
-__all__ = ["register", "Entry", "names", "describe", "options", "option_help", "parse_option",
-           "train_defaults", "train_split", "create", "GenerativeModel", "SamplingModel", "LikelihoodModel",
+__all__ = ["register", "Entry", "names", "describe", "options", "option_help", "option_ranges",
+           "parse_option", "train_defaults", "train_split", "create", "GenerativeModel",
+           "SamplingModel", "LikelihoodModel",
            "LatentVariableModel", "AdversarialModel", "TranslationModel", "ClassifierModel",
            "GrowingModel", "capabilities", "check_declared", "grow_to", "progress",
            "reporting_progress"]
@@ -51,7 +59,7 @@ class Entry:
     name: str
     factory: Callable
     help: str
-    options: Dict[str, Tuple[object, str]] = field(default_factory=dict)
+    options: Dict[str, Tuple] = field(default_factory=dict)   # key -> (default, help[, range])
     train: object = None
 
 
@@ -63,9 +71,10 @@ def register(name, *, help, options=None, train=None):
     """Decorator: register ``factory(dataset, **options)`` as model ``name``."""
     options = dict(options or {})
     for key, value in options.items():
-        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], str)):
-            raise ValueError(f"option {key!r} of model {name!r} must be (default, help), "
-                             f"got {value!r}")
+        if not (isinstance(value, tuple) and len(value) in (2, 3) and isinstance(value[1], str)
+                and (len(value) == 2 or _is_range(value[2]))):
+            raise ValueError(f"option {key!r} of model {name!r} must be (default, help) or "
+                             f"(default, help, (low, high)), got {value!r}")
 
     def decorate(factory):
         if name in _REGISTRY and _REGISTRY[name].factory is not factory:
@@ -105,12 +114,34 @@ def describe(name):
 
 def options(name):
     """Option -> default value of model ``name`` (what ``--set KEY=VALUE`` may change)."""
-    return {key: default for key, (default, _) in _entry(name).options.items()}
+    return {key: spec[0] for key, spec in _entry(name).options.items()}
 
 
 def option_help(name):
-    """Option -> one-line help of model ``name``."""
-    return {key: text for key, (_, text) in _entry(name).options.items()}
+    """Option -> one-line help of model ``name`` (with its range, where one is declared)."""
+    def text(spec):
+        return spec[1] if len(spec) == 2 else f"{spec[1]}; {spec[2][0]}..{spec[2][1]}"
+    return {key: text(spec) for key, spec in _entry(name).options.items()}
+
+
+def option_ranges(name):
+    """Option -> (low, high) of the options of model ``name`` that declare a range."""
+    return {key: spec[2] for key, spec in _entry(name).options.items() if len(spec) == 3}
+
+
+def _is_range(bounds):
+    return (isinstance(bounds, tuple) and len(bounds) == 2
+            and all(isinstance(b, numbers.Real) for b in bounds) and bounds[0] <= bounds[1])
+
+
+def check_range(name, key, bounds, value):
+    """Refuse, with a sentence, a number (or any item of a list) outside ``bounds``."""
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    for item in items:
+        if isinstance(item, numbers.Real) and not isinstance(item, bool) \
+                and not bounds[0] <= item <= bounds[1]:
+            raise ValueError(f"option {key!r} of model {name!r} must be in "
+                             f"{bounds[0]}..{bounds[1]}, got {value!r}")
 
 
 @functools.lru_cache(maxsize=8)
@@ -232,8 +263,11 @@ def create(name, data="digits", **overrides):
         valid = ", ".join(values) or "(this model has no options)"
         raise ValueError(f"model {name!r} has no option(s) {', '.join(unknown)}; "
                          f"valid options are {valid}")
+    ranges = option_ranges(name)
     for key, value in overrides.items():
         check_type(name, key, values[key], value)
+        if key in ranges:
+            check_range(name, key, ranges[key], value)
     values.update(overrides)
     if isinstance(data, str):
         from minigen import data as datasets

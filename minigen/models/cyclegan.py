@@ -251,12 +251,12 @@ class CycleGAN(TranslationModel, AdversarialModel, GenerativeModel):
 
 
 OPTIONS = {
-    "base": (16, "channels of the generators' outer layers (2x in the residual blocks)"),
-    "blocks": (3, "residual blocks per generator"),
-    "disc_base": (32, "channels of the PatchGAN discriminators' first layer"),
+    "base": (16, "channels of the generators' outer layers (2x in the residual blocks)", (1, 256)),
+    "blocks": (3, "residual blocks per generator", (1, 32)),
+    "disc_base": (32, "channels of the PatchGAN discriminators' first layer", (1, 512)),
     "cycle_weight": (10.0, "lambda, the weight of the cycle-consistency loss"),
     "identity_weight": (0.5, "weight of the identity loss, in units of lambda (0: off)"),
-    "pool_size": (50, "fakes kept in each image pool (0: no pool)"),
+    "pool_size": (50, "fakes kept in each image pool (0: no pool)", (0, 10000)),
     "decay_start": (0.5, "fraction of the steps after which the lr decays linearly to 0"),
 }
 

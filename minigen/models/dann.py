@@ -272,9 +272,9 @@ def plot_feature_pca(model, source_x, target_x, path):
 
 
 OPTIONS = {
-    "channels": ((32, 48), "channels of G_f's two 5x5 convolutions"),
-    "hidden": (100, "width of G_y's two hidden layers"),
-    "domain_hidden": (100, "width of G_d's hidden layer"),
+    "channels": ((32, 48), "channels of G_f's two 5x5 convolutions", (1, 512)),
+    "hidden": (100, "width of G_y's two hidden layers", (1, 8192)),
+    "domain_hidden": (100, "width of G_d's hidden layer", (1, 8192)),
     "lambda_max": (1.0, "scale of the reversal weight: lambda = lambda_max * lambda_p"),
     "gamma": (10.0, "steepness of lambda_p = 2 / (1 + exp(-gamma p)) - 1"),
     "momentum": (0.9, "SGD momentum (both networks)"),

@@ -321,11 +321,11 @@ def train_defaults(toys, digits, mnist):
 GAN_OPTIONS = {
     "g_loss": ("nonsaturating", "generator objective: nonsaturating (max log D(G(z)), §4.6) or "
                                 "minimax (min log(1 - D(G(z))), §4.4)"),
-    "d_steps": (1, "k, discriminator steps per generator step (§4.5)"),
-    "latent_dim": (None, "size of the noise z (none: 2 on 2-D toys, 64 on images)"),
-    "hidden": (256, "width of the MLPs (2-D toys)"),
-    "depth": (3, "hidden layers of each MLP (2-D toys)"),
-    "channels": (64, "width of the DCGAN convnets' first level (images)"),
+    "d_steps": (1, "k, discriminator steps per generator step (§4.5)", (1, 100)),
+    "latent_dim": (None, "size of the noise z (none: 2 on 2-D toys, 64 on images)", (1, 4096)),
+    "hidden": (256, "width of the MLPs (2-D toys)", (1, 8192)),
+    "depth": (3, "hidden layers of each MLP (2-D toys)", (1, 32)),
+    "channels": (64, "width of the DCGAN convnets' first level (images)", (1, 512)),
     "d_norm": ("none", "normalization in D: none, layer or batch"),
     "betas": ((0.5, 0.999), "Adam's (beta1, beta2) for both players"),
     "lr_schedule": ("linear", "learning rates over the run: constant or linear decay to 0 (the "

@@ -118,8 +118,8 @@ DEFAULTS = {
 OPTIONS = {
     "conditional": (False, "class-conditional p(x | y) through a per-gate bias from a label "
                            "embedding; sample(n, y) draws class y"),
-    "channels": (None, "channels of each stack (default 32)"),
-    "layers": (None, "gated layers (default 5 on 8x8 digits, 6 on 28x28)"),
+    "channels": (None, "channels of each stack (default 32)", (1, 1024)),
+    "layers": (None, "gated layers (default 5 on 8x8 digits, 6 on 28x28)", (1, 64)),
     "dropout": (None, "dropout before the output convolutions (default 0.5)"),
 }
 

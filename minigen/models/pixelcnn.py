@@ -75,9 +75,9 @@ DEFAULTS = {
     "mnist5k": dict(channels=64, blocks=5, dropout=0.5, steps=1500, batch_size=32, lr=1e-3),
 }
 OPTIONS = {
-    "channels": (None, "hidden channels (default 64; divisible by 6 for colour images)"),
+    "channels": (None, "hidden channels (default 64; divisible by 6 for colour images)", (1, 1024)),
     "blocks": (None, "residual blocks of mask-B 3x3 convolutions (default 4 on 8x8 digits, "
-                     "5 on 28x28)"),
+                     "5 on 28x28)", (0, 64)),
     "dropout": (None, "dropout inside each residual block (default 0.5)"),
 }
 

@@ -196,10 +196,10 @@ DEFAULTS = {
                     lr=1e-3),
 }
 OPTIONS = {
-    "channels": (None, "channels of both streams (default 32)"),
+    "channels": (None, "channels of both streams (default 32)", (1, 1024)),
     "blocks": (None, "gated resnet blocks per resolution in the up pass (default 1; the down "
-                     "pass has one more below full resolution)"),
-    "mixtures": (None, "K, logistic components per pixel (default 5)"),
+                     "pass has one more below full resolution)", (0, 32)),
+    "mixtures": (None, "K, logistic components per pixel (default 5)", (1, 100)),
     "dropout": (None, "dropout inside each gated resnet block (default 0.5)"),
 }
 

@@ -243,9 +243,9 @@ DEFAULTS = {
     "mnist5k": dict(channels=32, hidden=16, layers=2, steps=2000, batch_size=32, lr=1e-3),
 }
 OPTIONS = {
-    "channels": (None, "feature maps between the LSTM layers (default 32)"),
-    "hidden": (None, "LSTM units per pixel, per direction (default 16)"),
-    "layers": (None, "residual LSTM layers (default 2)"),
+    "channels": (None, "feature maps between the LSTM layers (default 32)", (1, 1024)),
+    "hidden": (None, "LSTM units per pixel, per direction (default 16)", (1, 1024)),
+    "layers": (None, "residual LSTM layers (default 2)", (0, 32)),
 }
 
 

@@ -365,9 +365,9 @@ def plot_stage_samples(model, path):
 
 
 OPTIONS = {
-    "latent_dim": (64, "size of z"),
+    "latent_dim": (64, "size of z", (1, 4096)),
     "channels": ((64, 64, 32), "channels per stage, lowest resolution first (3 stages: "
-                               "side/4 -> side/2 -> side)"),
+                               "side/4 -> side/2 -> side)", (1, 1024)),
     "gp_weight": (10.0, "lambda of the gradient penalty"),
     "drift": (0.001, "weight of the drift term E f(x)^2"),
 }

@@ -318,9 +318,10 @@ DEFAULTS = {
 
 
 @register("vae", help="variational autoencoder: ELBO with reparametrization, IWAE bound (§3)",
-          options={"latent_dim": (None, "size of z (default 8 on 8x8 images, 16 on 28x28)"),
+          options={"latent_dim": (None, "size of z (default 8 on 8x8 images, 16 on 28x28)",
+                                   (1, 4096)),
                    "hidden": (None, "width of the MLP's hidden layers, conv: 8 x its channels "
-                                    "(default 128 on 8x8 images, 256 on 28x28)"),
+                                    "(default 128 on 8x8 images, 256 on 28x28)", (1, 8192)),
                    "arch": ("mlp", "encoder and decoder: mlp or conv"),
                    "likelihood": ("auto", "p(x|z): auto (bernoulli on binarized data, logistic "
                                           "otherwise), bernoulli, logistic or gaussian"),

@@ -108,7 +108,7 @@ CONDITIONAL = {"conditional": (False, "class-conditional G(z, y) and critic f(x,
 
 WGAN_OPTIONS = {**CONDITIONAL, "clip": (0.01, "c: critic weights are clipped to [-c, c] after "
                                               "each critic step"),
-                "n_critic": (5, "critic steps per generator step"), **SHARED}
+                "n_critic": (5, "critic steps per generator step", (1, 100)), **SHARED}
 
 
 @register("wgan", help="Wasserstein GAN with weight clipping, RMSprop, n_critic = 5 (§5.2)",
@@ -130,8 +130,9 @@ def build_wgan(dataset, conditional, clip, n_critic, **opts):
 
 WGAN_GP_OPTIONS = {**CONDITIONAL,
                    "gp_weight": (None, "lambda, the weight of the gradient penalty (none: 10 on "
-                                       "images, 0.1 on 2-D toys as in the paper's toy code)"),
-                   "n_critic": (5, "critic steps per generator step"),
+                                       "images, 0.1 on 2-D toys as in the paper's toy code)",
+                                 (0, 10_000)),
+                   "n_critic": (5, "critic steps per generator step", (1, 100)),
                    "betas": ((0.5, 0.9), "Adam's (beta1, beta2); the paper's are 0.5,0.9 "
                                          "or 0,0.9"),
                    "d_norm": ("none", "normalization in the critic: none or layer (batch norm "
