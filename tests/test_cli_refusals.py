@@ -97,6 +97,23 @@ def test_silently_accepted_mistakes_are_refused(capsys, tmp_path, argv, fragment
     assert not os.path.exists(tmp_path / "g")            # no empty run folder left behind
 
 
+@pytest.mark.parametrize("model, data, option", [
+    ("pixelcnn", "digits-binary", "channels=30000"), ("gan", "digits", "channels=100000"),
+    ("progan", "digits", "channels=64,64,20000"), ("vae", "digits-binary", "hidden=10000000"),
+])
+def test_a_size_typed_by_mistake_is_refused_before_anything_is_allocated(tmp_path, model, data,
+                                                                         option):
+    """Without a range such a size is allocated: the kernel kills the run (or the machine swaps)."""
+    out = tmp_path / "run"
+    status = subprocess.run([sys.executable, "-m", "minigen", "train", model, "--data", data,
+                             "--steps", "1", "--set", option, "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    key = option.split("=")[0]
+    assert_one_sentence_error(status.returncode, status.stderr, f"option '{key}' of model "
+                              f"'{model}' must be in")
+    assert not out.exists()
+
+
 def test_resume_of_a_finished_run_says_so_and_changes_nothing(capsys, tmp_path):
     out = str(tmp_path / "g")
     train("gaussian", data="ring8", steps=4, out=out, progress=False)
