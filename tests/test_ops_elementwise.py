@@ -1,5 +1,6 @@
 """Elementwise ops against finite differences and torch: arithmetic with broadcasting and Python
-scalars, unary math, maximum/minimum, clamp, where; comparisons (forward only)."""
+scalars, unary math, maximum/minimum, clamp, where; round/floor/ceil/trunc/sign (zero gradients);
+comparisons, isnan/isinf/isfinite and rounding of integers (forward only)."""
 import operator
 
 import hypothesis.strategies as st
@@ -11,7 +12,7 @@ import minigen as mg
 from minigen.testing import (arrays, away_from_zero, broadcastable_shapes, floats, grid,
                              positive)
 from oracle import assert_close, torch_from
-from test_ops_harness import OpSpec, broadcast, spec_tests, unary
+from test_ops_harness import OpSpec, broadcast, forward_tests, spec_tests, unary
 
 scalars = st.sampled_from([-2.5, -1.0, 0.5, 2.0, 3])
 bases = st.sampled_from([0.5, 2.0, 3])  # c ** x needs c > 0
@@ -106,9 +107,40 @@ WHERE = [
            where_case().map(lambda case: (case[0][:1], case[1]))),
 ]
 
-SPECS = UNARY + BINARY + SCALAR + POW + CLAMP + WHERE
+# gradient zero, as in torch: grid elements keep 0.013 or more from every kink (integers, halves)
+STEPS = [
+    OpSpec(name, _method(name), _method(name), unary(), grid())
+    for name in ("round", "floor", "ceil", "trunc", "sign")
+] + [
+    OpSpec("round_function", lambda x: mg.round(x), torch.round, unary(), grid()),
+    OpSpec("sign_function", lambda x: mg.sign(x) * x, lambda x: torch.sign(x) * x, unary(),
+           grid()),  # |x|: the zero gradient of sign times x, and its second derivative
+]
+
+SPECS = UNARY + BINARY + SCALAR + POW + CLAMP + WHERE + STEPS
 test_elementwise_gradients_match_finite_differences, test_elementwise_agrees_with_torch = \
     spec_tests(SPECS)
+
+
+# --------------------------------------------------------------------------- no gradient
+special = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -1.5])
+whole = st.sampled_from([-2.0, 0.0, 1.0, 3.0])
+exact = (np.int64, np.int32, np.bool_)
+NO_GRADIENT = [
+    OpSpec(name, _method(name), _method(name), unary(), special) for name in
+    ("isnan", "isinf", "isfinite")
+] + [
+    OpSpec(f"{name}_function", lambda x, name=name: getattr(mg, name)(x),
+           lambda x, name=name: getattr(torch, name)(x), unary(), whole, dtypes=exact)
+    for name in ("isnan", "isinf", "isfinite")
+] + [  # integer tensors are already whole: returned as they are, as in torch
+    OpSpec(f"{name}_int", _method(name), _method(name), unary(), whole,
+           dtypes=(np.int64, np.int32))
+    for name in ("round", "floor", "ceil", "trunc", "sign")
+] + [
+    OpSpec("sign_bool", _method("sign"), _method("sign"), unary(), whole, dtypes=(np.bool_,)),
+]
+test_elementwise_without_gradient_agrees_with_torch = forward_tests(NO_GRADIENT)
 
 
 # --------------------------------------------------------------------------- comparisons

@@ -1,5 +1,6 @@
 """Shape ops against finite differences and torch: reshape/view, permute, transpose, unsqueeze,
-squeeze, flatten, expand, repeat, .T/.mT and dtype casts."""
+squeeze, flatten, expand, repeat, .T/.mT; and dtype casts (.float(), .double(), .long(), .int(),
+.bool(), .to(dtype)) between float, int and bool tensors."""
 import math
 
 import hypothesis.strategies as st
@@ -8,9 +9,11 @@ import torch
 
 import minigen as mg
 from minigen.testing import shapes
-from test_ops_harness import OpSpec, dims_of, spec_tests, unary
+from test_ops_harness import OpSpec, dims_of, forward_tests, spec_tests, unary
 
 small = shapes(0, 4, max_side=3, max_numel=36)
+casts = st.sampled_from([-2.7, -1.0, 0.0, 0.4, 3.0])
+all_dtypes = (np.float64, np.float32, np.int64, np.int32, np.bool_)
 
 
 @st.composite
@@ -110,6 +113,35 @@ test_shape_gradients_match_finite_differences, test_shape_agrees_with_torch = sp
 
 
 # --------------------------------------------------------------------------- dtype casts
+CAST_METHODS = ("float", "double", "long", "int", "bool")
+DTYPES = ("float32", "float64", "int64", "int32", "bool")
+# through float32 and back: the gradient of a cast is g cast back to the input's dtype. Finite
+# differences cannot see through float32's rounding, so these are checked against torch only
+CASTS = [
+    OpSpec("float_then_double", lambda x: x.float().double(), lambda x: x.float().double(),
+           unary()),
+    OpSpec("to_dtype_and_back", lambda x, dtype: x.to(np.dtype(dtype)).to(x.dtype),
+           lambda x, dtype: x.to(getattr(torch, dtype)).to(x.dtype),
+           unary(dtype=st.sampled_from(["float32", "float64"]))),
+]
+_, test_cast_gradients_agree_with_torch = spec_tests(CASTS)
+
+# values and dtypes of every cast between float, int and bool (floats truncate toward 0)
+CAST_VALUES = [
+    OpSpec(name, lambda x, name=name: getattr(x, name)(),
+           lambda x, name=name: getattr(x, name)(), unary(), casts, dtypes=all_dtypes)
+    for name in CAST_METHODS
+] + [
+    OpSpec("to", lambda x, dtype: x.to(np.dtype(dtype)),
+           lambda x, dtype: x.to(getattr(torch, dtype)), unary(dtype=st.sampled_from(DTYPES)),
+           casts, dtypes=all_dtypes),
+    OpSpec("to_keyword", lambda x, dtype: x.to(dtype=np.dtype(dtype)),
+           lambda x, dtype: x.to(dtype=getattr(torch, dtype)),
+           unary(dtype=st.sampled_from(DTYPES)), casts, dtypes=all_dtypes),
+]
+test_cast_values_and_dtypes_agree_with_torch = forward_tests(CAST_VALUES)
+
+
 def test_cast_round_trip_agrees_with_torch_in_value_gradient_and_dtype():
     x64 = np.random.default_rng(0).standard_normal((3, 4))
     for inner in (mg.float32, mg.float64):

@@ -163,7 +163,10 @@ def abs(x):
 
 
 def sign(x):
-    """-1, 0 or 1 elementwise; its gradient is zero, as in torch."""
+    """-1, 0 or 1 elementwise; its gradient is zero, as in torch. A bool tensor is its own
+    sign (NumPy has no sign of bools)."""
+    if x.dtype.kind == "b":
+        return x
     return StepOp.apply(x, kind="sign")
 
 
