@@ -121,7 +121,8 @@ class DivOp(Function):
 
 class PowScalarOp(Function):
     def forward(self, x):
-        return x ** self.exponent
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 = inf, silently (torch)
+            return x ** self.exponent
 
     def backward(self, g):
         (x,), c = self.inputs, self.exponent
@@ -138,6 +139,9 @@ class PowOp(Function):
       d/da = b a^(b-1), and 0 wherever b == 0 (so 0 ** 0 has gradient 0 in a)
       d/db = a^b log(a), and 0 where a == 0 and b >= 0; where a == 0 and b < 0 it is
              inf * log(0) = -inf, and for a < 0 NaN (log of a negative number), as in torch
+
+    Being zero there, d/db has second derivative d2/db2 = 0 where a == 0 and b >= 0 (0 ** b
+    is flat), where torch's chain rule forms 0 * log(0) = NaN; elsewhere both agree.
     """
 
     def forward(self, a, b):
