@@ -81,18 +81,118 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch normalization of (N, C) or (N, C, L) inputs over N (and L), per channel C."""
+    """Applies batch normalization over a 2-D or 3-D input, per channel C.
+
+        y = (x - E[x]) / sqrt(Var[x] + eps) * gamma + beta
+
+    where mean and (biased) variance are taken per channel over N (and L) in training mode
+    (updating the running estimates), and the running estimates are used in evaluation mode.
+
+    Args:
+        num_features (int): C, the channels of the input.
+        eps (float): added to the variance for numerical stability. Default: 1e-5.
+        momentum (float or None): the weight of the current batch in the running estimates,
+            running = (1 - momentum) * running + momentum * batch statistic; None gives the
+            cumulative average of all batches so far. Default: 0.1.
+        affine (bool): if True, the layer learns gamma and beta. Default: True.
+        track_running_stats (bool): if True, the layer keeps running estimates and normalizes
+            with them in evaluation mode; if False, it always uses the batch statistics.
+            Default: True.
+        device, dtype: where and in which floating dtype the parameters are created.
+        bias (bool, keyword-only): minigen's extra: False learns gamma but no beta.
+            Default: True.
+
+    Shape:
+        - Input: (N, C) or (N, C, L).
+        - Output: (N, C) or (N, C, L), the shape of the input.
+
+    Attributes:
+        weight (Parameter or None): gamma, of shape (C,), initialized to ones.
+        bias (Parameter or None): beta, of shape (C,), initialized to zeros.
+        running_mean (buffer or None): of shape (C,), initialized to zeros.
+        running_var (buffer or None): of shape (C,), initialized to ones (an unbiased estimate).
+        num_batches_tracked (buffer or None): int64 scalar, the training batches seen so far.
+
+    Examples::
+
+        >>> m = mg.nn.BatchNorm1d(100)
+        >>> y = m(mg.randn(20, 100) * 3 + 1)
+        >>> y.shape
+        (20, 100)
+        >>> bool(y.mean(0).abs().max() < 1e-5), round(float(y.var(0, correction=0).mean()), 3)
+        (True, 1.0)
+        >>> m.num_batches_tracked
+        tensor(1)
+        >>> mg.nn.BatchNorm1d(100, affine=False)(mg.randn(20, 100, 7)).shape
+        (20, 100, 7)
+    """
     expected_ndims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch normalization of (N, C, H, W) inputs over N, H and W, per channel C."""
+    """Applies batch normalization over a 4-D input (a batch of images), per channel C.
+
+        y = (x - E[x]) / sqrt(Var[x] + eps) * gamma + beta
+
+    where mean and (biased) variance are taken per channel over N, H and W in training mode
+    (updating the running estimates), and the running estimates are used in evaluation mode.
+
+    Args:
+        num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+            device=None, dtype=None, bias=True: as in BatchNorm1d, with num_features = C.
+
+    Shape:
+        - Input: (N, C, H, W).
+        - Output: (N, C, H, W), the shape of the input.
+
+    Attributes:
+        weight, bias, running_mean, running_var, num_batches_tracked: as in BatchNorm1d, each
+            per-channel one of shape (C,).
+
+    Examples::
+
+        >>> m = mg.nn.BatchNorm2d(16)
+        >>> m(mg.randn(8, 16, 5, 5)).shape
+        (8, 16, 5, 5)
+        >>> m.eval()(mg.randn(1, 16, 5, 5)).shape  # the running estimates: one image is enough
+        (1, 16, 5, 5)
+    """
     expected_ndims = (4,)
 
 
 class LayerNorm(Module):
-    """Normalize each example over its last dims (normalized_shape), then scale and shift
-    elementwise (weight ones, bias zeros, both of normalized_shape)."""
+    """Applies layer normalization over the last dims of each example (``normalized_shape``).
+
+        y = (x - E[x]) / sqrt(Var[x] + eps) * gamma + beta
+
+    where mean and (biased) variance are taken over the last len(normalized_shape) dims, and
+    gamma and beta, of shape normalized_shape, scale and shift elementwise. The same
+    computation in training and evaluation mode.
+
+    Args:
+        normalized_shape (int or tuple of ints): the trailing dims to normalize over.
+        eps (float): added to the variance for numerical stability. Default: 1e-5.
+        elementwise_affine (bool): if True, the layer learns gamma (and beta). Default: True.
+        bias (bool): if False, no beta is learned. Default: True.
+        device, dtype: where and in which floating dtype the parameters are created.
+
+    Shape:
+        - Input: (N, *), whose last dims are normalized_shape.
+        - Output: (N, *), the shape of the input.
+
+    Attributes:
+        weight (Parameter or None): gamma, of shape normalized_shape, initialized to ones.
+        bias (Parameter or None): beta, of shape normalized_shape, initialized to zeros.
+
+    Examples::
+
+        >>> m = mg.nn.LayerNorm([5, 10, 10])
+        >>> m(mg.randn(20, 5, 10, 10)).shape
+        (20, 5, 10, 10)
+        >>> y = mg.nn.LayerNorm(10)(mg.randn(20, 5, 10) * 4)
+        >>> bool(y.mean(-1).abs().max() < 1e-5)
+        True
+    """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  device=None, dtype=None):
@@ -119,7 +219,40 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
-    """Normalize each example over groups of channels (and all positions); per-channel affine."""
+    """Applies group normalization: each example is normalized over groups of channels.
+
+        y = (x - E[x]) / sqrt(Var[x] + eps) * gamma + beta
+
+    where the C channels are split into num_groups groups of consecutive channels, mean and
+    (biased) variance are taken per example over each group's channels and all positions,
+    and gamma and beta are per channel. The same computation in training and evaluation mode.
+    num_groups=1 normalizes like LayerNorm over (C, *); num_groups=C is instance normalization.
+
+    Args:
+        num_groups (int): the number of groups; must divide num_channels.
+        num_channels (int): C, the channels of the input.
+        eps (float): added to the variance for numerical stability. Default: 1e-5.
+        affine (bool): if True, the layer learns per-channel gamma and beta. Default: True.
+        device, dtype: where and in which floating dtype the parameters are created.
+        bias (bool, keyword-only): minigen's extra: False learns gamma but no beta.
+            Default: True.
+
+    Shape:
+        - Input: (N, C, *).
+        - Output: (N, C, *), the shape of the input.
+
+    Attributes:
+        weight (Parameter or None): gamma, of shape (C,), initialized to ones.
+        bias (Parameter or None): beta, of shape (C,), initialized to zeros.
+
+    Examples::
+
+        >>> x = mg.randn(20, 6, 10, 10)
+        >>> mg.nn.GroupNorm(3, 6)(x).shape   # 3 groups of 2 channels
+        (20, 6, 10, 10)
+        >>> mg.nn.GroupNorm(6, 6)(x).shape   # as InstanceNorm
+        (20, 6, 10, 10)
+    """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None,
                  *, bias=True):
