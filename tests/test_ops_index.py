@@ -1,6 +1,7 @@
 """Indexing, joining and padding against finite differences and torch: getitem with ints,
 slices, None, Ellipsis, integer arrays (repeated positions add up) and boolean masks; cat, stack,
-split, chunk; pad in the constant, reflect, replicate and circular modes. And matmul."""
+split, chunk; pad in the constant, reflect, replicate and circular modes. And matmul, and einsum
+(implicit outputs, "...", size-1 dims that broadcast)."""
 import hypothesis.strategies as st
 import numpy as np
 import torch
@@ -136,6 +137,28 @@ def matmul_case(draw):
     return (a, b), {}
 
 
+EQUATIONS = ["ij,jk->ik", "bij,bjk->bik", "ij,jk", "i,j->ij", "ij->j", "ij->ji", "ij->",
+             "i,i", "ij,jk,kl->il", "bi,bi->b", "...ij,...jk->...ik", "...i->...", "i...->..."]
+
+
+@st.composite
+def einsum_case(draw):
+    """Sizes per letter; "..." for 0 to 2 dims that broadcast; any dim of an operand may be 1
+    where the others are larger (it broadcasts, as in torch)."""
+    equation = draw(st.sampled_from(EQUATIONS))
+    lhs = equation.split("->")[0].split(",")
+    size = {c: draw(sides) for c in set(equation) if c.isalpha()}
+    batch = draw(broadcastable_shapes(len(lhs), max_dims=2, max_side=3))
+    operands = []
+    for subs, b in zip(lhs, batch):
+        head, _, tail = subs.partition("...")
+        own = [1 if draw(st.booleans()) and draw(st.booleans()) else size[c]
+               for c in head + tail]
+        operands.append(tuple(own[:len(head)]) + (b if "..." in subs else ()) +
+                        tuple(own[len(head):]))
+    return tuple(operands), {"equation": equation}
+
+
 SPECS = [
     OpSpec("getitem_basic", _mg_getitem, _torch_getitem, basic_index()),
     OpSpec("getitem_int_arrays", _mg_getitem, _torch_getitem, array_index()),
@@ -156,5 +179,9 @@ SPECS = [
     OpSpec("matmul", lambda a, b: a @ b, lambda a, b: a @ b, matmul_case()),
     OpSpec("matmul_method", lambda a, b: mg.matmul(a, b) + a.matmul(b),
            lambda a, b: 2 * torch.matmul(a, b), matmul_case()),
+    OpSpec("einsum", lambda *xs, equation: mg.einsum(equation, *xs),
+           lambda *xs, equation: torch.einsum(equation, *xs), einsum_case()),
+    OpSpec("einsum_list", lambda *xs, equation: mg.einsum(equation, list(xs)),
+           lambda *xs, equation: torch.einsum(equation, list(xs)), einsum_case()),
 ]
 test_index_gradients_match_finite_differences, test_index_agrees_with_torch = spec_tests(SPECS)

@@ -13,7 +13,7 @@ dim is removed afterwards, both with reshape, so the primitive only sees operand
   einsum("ij,jk->ik", A, B): the gradient of operand k is the einsum of g with the other operands
       into operand k's subscripts (so it is an einsum again, differentiable to any order);
       subscripts of operand k that appear nowhere else were summed away and come back by
-      broadcasting.
+      broadcasting; a dim of size 1 that broadcast against a larger one is summed back to 1.
 """
 from .. import backend
 from ..autograd import Function
@@ -106,16 +106,30 @@ class EinsumOp(Function):
             gk = EinsumOp.apply(g, *[t for t, _ in others], ins=(self.out,) + tuple(
                 s for _, s in others), out=kept)
             if kept != subs:  # subscripts summed away in the forward come back by broadcasting
-                shape = tuple(x.shape[i] if c in seen else 1 for i, c in enumerate(subs))
-                gk = broadcast_to(reshape(gk, shape), x.shape)
+                gk = reshape(gk, tuple(gk.shape[kept.index(c)] if c in seen else 1
+                                       for c in subs))
+            if gk.shape != x.shape:  # a size-1 dim of x that broadcast, or of the others
+                gk = sum_to(broadcast_to(gk, broadcast_shapes(gk.shape, x.shape)), x.shape)
             grads.append(gk)
         return tuple(grads)
 
 
 def einsum(equation, *operands):
-    """torch.einsum: "ij,jk->ik" style subscripts, one letter per dim, "..." for leading dims,
-    and an implicit output (the letters used once, in alphabetical order) when "->" is absent.
-    A letter repeated within one operand (a diagonal or trace) is not supported."""
+    """torch.einsum: a sum of products of the operands over the subscripts that the output
+    leaves out.
+
+    ``equation`` names each dim of each operand with a letter ("ij,jk->ik" is a matrix
+    product); "..." stands for leading dims, which broadcast; without "->" the output is the
+    letters used once, in alphabetical order. A letter's sizes must agree across operands or be
+    1 (which broadcasts). The operands may also come as one list. The gradient of each operand
+    is an einsum of g with the other operands. A letter repeated within one operand (a diagonal
+    or trace) is not supported.
+
+        >>> mg.einsum("bij,bjk->bik", mg.ones(2, 3, 4), mg.ones(2, 4, 5)).shape
+        (2, 3, 5)
+        >>> mg.einsum("i,i", mg.tensor([1., 2.]), mg.tensor([3., 4.]))
+        tensor(11.)
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ins, out = _parse_einsum(equation.replace(" ", ""), operands)
@@ -151,10 +165,13 @@ def _parse_einsum(equation, operands):
     sizes = {}
     for subs, t in zip(explicit, operands):
         for c, n in zip(subs, t.shape):
-            if sizes.setdefault(c, n) != n:
+            if sizes.setdefault(c, n) == 1:  # size 1 broadcasts against any size, as in torch
+                sizes[c] = n
+            elif n not in (1, sizes[c]):
                 raise ValueError(f"einsum: subscript {c!r} of {equation!r} has sizes "
                                  f"{sizes[c]} and {n} in different operands (shapes "
-                                 f"{[tuple(o.shape) for o in operands]}); they must agree")
+                                 f"{[tuple(o.shape) for o in operands]}); they must agree "
+                                 "or be 1")
     if arrow:
         out = out.replace("...", batch)
     else:
