@@ -71,8 +71,33 @@ class _IndexedModules(Module):
 
 
 class Sequential(_IndexedModules):
-    """``Sequential(m0, m1, ...)`` or ``Sequential(OrderedDict(name=module, ...))``: forward feeds
-    the input through each module in turn."""
+    """A chain of modules: forward feeds the input through each module in turn.
+
+        Sequential(m_1, ..., m_n)(x) = m_n(... m_2(m_1(x)) ...)
+
+    The modules are registered under "0", "1", ... (or under the keys of an OrderedDict), so
+    the state_dict keys are torch's ("0.weight", "fc.bias"). Indexing gives a module, a slice
+    a new Sequential; ``append``, ``extend``, ``insert`` and ``del`` keep the keys 0..n-1.
+
+    Args:
+        args (Module, ...): the modules in order, or one dict/OrderedDict of name -> module.
+
+    Shape:
+        - Input: whatever the first module accepts.
+        - Output: whatever the last module returns.
+
+    Examples::
+
+        >>> model = mg.nn.Sequential(mg.nn.Conv2d(1, 20, 5), mg.nn.ReLU(),
+        ...                          mg.nn.Conv2d(20, 64, 5), mg.nn.ReLU())
+        >>> model(mg.randn(2, 1, 28, 28)).shape
+        (2, 64, 20, 20)
+        >>> from collections import OrderedDict
+        >>> model = mg.nn.Sequential(OrderedDict([("fc", mg.nn.Linear(4, 2)),
+        ...                                       ("act", mg.nn.Tanh())]))
+        >>> list(model.state_dict()), model[0]
+        (['fc.weight', 'fc.bias'], Linear(in_features=4, out_features=2, bias=True))
+    """
 
     def __init__(self, *args):
         if len(args) == 1 and isinstance(args[0], dict):
@@ -92,7 +117,28 @@ class Sequential(_IndexedModules):
 
 
 class ModuleList(_IndexedModules):
-    """A list of modules, registered so their parameters are found; it has no forward."""
+    """A list of modules, registered so that their parameters are found; it has no forward.
+
+    A plain Python list of layers would hide them from ``parameters()``, ``state_dict()`` and
+    ``to(device)``. A ModuleList indexes, slices, iterates and supports ``append``,
+    ``extend``, ``insert``, ``del``, ``+`` and ``+=`` like a list.
+
+    Args:
+        modules (iterable of Module, optional): the initial modules.
+
+    Examples::
+
+        >>> layers = mg.nn.ModuleList([mg.nn.Linear(10, 10) for _ in range(3)])
+        >>> len(list(layers.parameters()))
+        6
+        >>> x = mg.randn(4, 10)
+        >>> for layer in layers:
+        ...     x = layer(x).tanh()
+        >>> x.shape
+        (4, 10)
+        >>> len(layers.append(mg.nn.ReLU())), list(layers.state_dict())[-1]
+        (4, '2.bias')
+    """
 
     def __init__(self, modules=None):
         super().__init__(modules or ())
@@ -108,7 +154,23 @@ class ModuleList(_IndexedModules):
 
 
 class ModuleDict(Module):
-    """A dict of modules with string keys, registered so their parameters are found."""
+    """A dict of modules with string keys, registered so that their parameters are found.
+
+    Keys keep their insertion order; ``keys()``, ``values()``, ``items()``, ``update``, ``pop``,
+    ``clear``, ``in`` and ``del`` work as for a dict. It has no forward.
+
+    Args:
+        modules (dict or iterable of (str, Module) pairs, optional): the initial modules.
+
+    Examples::
+
+        >>> heads = mg.nn.ModuleDict({"mean": mg.nn.Linear(8, 2), "logvar": mg.nn.Linear(8, 2)})
+        >>> h = mg.randn(5, 8)
+        >>> {name: head(h).shape for name, head in heads.items()}
+        {'mean': (5, 2), 'logvar': (5, 2)}
+        >>> list(heads.state_dict())
+        ['mean.weight', 'mean.bias', 'logvar.weight', 'logvar.bias']
+    """
 
     def __init__(self, modules=None):
         super().__init__()

@@ -52,8 +52,31 @@ def _as_array(value, key):
 
 
 class Module:
-    """Base class for layers and models: subclasses set attributes in ``__init__`` (after calling
-    ``super().__init__()``) and define ``forward``; calling the module runs ``forward``."""
+    """Base class for all layers and models.
+
+    A subclass calls ``super().__init__()`` first in its ``__init__``, then assigns its
+    Parameters and sub-modules as attributes (which registers them, see the module docstring),
+    and defines ``forward``; calling the module, ``model(x)``, runs ``forward(x)``. Modules start
+    in training mode; ``eval()`` and ``train()`` switch it for the whole tree.
+
+    Examples::
+
+        >>> class Model(mg.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.conv1 = mg.nn.Conv2d(1, 20, 5)
+        ...         self.conv2 = mg.nn.Conv2d(20, 20, 5)
+        ...
+        ...     def forward(self, x):
+        ...         return self.conv2(self.conv1(x).relu()).relu()
+        >>> model = Model()
+        >>> model(mg.randn(1, 1, 28, 28)).shape
+        (1, 20, 20, 20)
+        >>> list(model.state_dict())
+        ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias']
+        >>> model.eval().training, model.conv1.training
+        (False, False)
+    """
 
     def __init__(self):
         object.__setattr__(self, "training", True)

@@ -1,14 +1,9 @@
 """LSTMCell and LSTM, with torch's parameter names, shapes, gate order and initialization.
 
-One step, with gates in torch's order i, f, g, o stacked in the rows of the weights:
-  i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)      input gate
-  f = sigmoid(W_if x + b_if + W_hf h + b_hf)      forget gate
-  g = tanh(W_ig x + b_ig + W_hg h + b_hg)         candidate cell
-  o = sigmoid(W_io x + b_io + W_ho h + b_ho)      output gate
-  c' = f * c + i * g,      h' = o * tanh(c')
-weight_ih is (4 H, input) = [W_ii; W_if; W_ig; W_io] and weight_hh is (4 H, H); every parameter
-starts U(-1/sqrt(H), 1/sqrt(H)). LSTM stacks num_layers such cells, each reading the h sequence of
-the one below (with dropout between layers in training mode).
+LSTMCell's docstring writes out one step (gates i, f, g, o in torch's order, stacked in the rows
+of the weights); LSTM stacks num_layers such cells, each reading the h sequence of the one below
+(with dropout between layers in training mode). The fused gate op of ops/lstm.py computes the
+step from the gates' pre-activations, here and in PixelRNN.
 """
 import math
 
@@ -38,8 +33,51 @@ def _zeros(shape, like):
 
 
 class LSTMCell(Module):
-    """One LSTM step: ``cell(x, (h, c)) -> (h', c')`` for x (N, input_size) or unbatched
-    (input_size,); (h, c) default to zeros."""
+    """A long short-term memory (LSTM) cell: one step ``cell(x, (h, c)) -> (h', c')``.
+
+        i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)      input gate
+        f = sigmoid(W_if x + b_if + W_hf h + b_hf)      forget gate
+        g = tanh(W_ig x + b_ig + W_hg h + b_hg)         candidate cell
+        o = sigmoid(W_io x + b_io + W_ho h + b_ho)      output gate
+        c' = f * c + i * g
+        h' = o * tanh(c')
+
+    where * is the elementwise product. PixelRNN's Row LSTM and Diagonal BiLSTM
+    ("Лекция 12: Генеративные модели", §2.2) apply this update at every pixel, with the
+    products W x and W h computed by convolutions (minigen.models.pixelrnn).
+
+    Args:
+        input_size (int): H_in, the features of x.
+        hidden_size (int): H, the features of h and c.
+        bias (bool): if False, there are no b_ih and b_hh. Default: True.
+        device, dtype: where and in which floating dtype the parameters are created.
+
+    ``forward(input, hx=None)``: hx is the pair (h, c); None means zeros.
+
+    Shape:
+        - Input: (N, H_in) or (H_in,).
+        - h, c: (N, H) or (H,) (as the input is batched or not).
+        - Output: the pair (h', c'), each (N, H) or (H,).
+
+    Attributes:
+        weight_ih (Parameter): [W_ii; W_if; W_ig; W_io], of shape (4 * hidden_size, input_size).
+        weight_hh (Parameter): [W_hi; W_hf; W_hg; W_ho], of shape (4 * hidden_size,
+            hidden_size).
+        bias_ih, bias_hh (Parameter or None): of shape (4 * hidden_size,).
+        All are initialized from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+
+    Examples::
+
+        >>> cell = mg.nn.LSTMCell(10, 20)
+        >>> x = mg.randn(6, 3, 10)              # (time, batch, input_size)
+        >>> h, c = mg.zeros(3, 20), mg.zeros(3, 20)
+        >>> for t in range(6):
+        ...     h, c = cell(x[t], (h, c))
+        >>> h.shape, c.shape
+        ((3, 20), (3, 20))
+        >>> cell.weight_ih.shape
+        (80, 10)
+    """
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__()
@@ -79,9 +117,54 @@ class LSTMCell(Module):
 class LSTM(Module):
     """A multi-layer unidirectional LSTM over a sequence.
 
-    ``lstm(x, (h_0, c_0)) -> output, (h_n, c_n)`` as torch: x is (L, N, input_size), or
-    (N, L, input_size) with batch_first, or unbatched (L, input_size); output holds the last
-    layer's h at every step (L, N, H); h_n and c_n (num_layers, N, H) the last step of each layer.
+    ``lstm(x, (h_0, c_0)) -> output, (h_n, c_n)``. Layer l runs the LSTMCell update over
+    t = 1..L,
+
+        (h_t^l, c_t^l) = cell_l(x_t^l, (h_{t-1}^l, c_{t-1}^l)),
+
+    from (h_0[l], c_0[l]), where x_t^0 = x_t and x_t^l = dropout(h_t^(l-1)) for l > 0 (dropout
+    only in training mode). ``output`` holds the last layer's h_t at every step; h_n and c_n
+    the last step of every layer.
+
+    Args:
+        input_size (int): H_in, the features of x.
+        hidden_size (int): H, the features of h and c.
+        num_layers (int): the number of stacked layers. Default: 1.
+        bias (bool): if False, the layers have no b_ih and b_hh. Default: True.
+        batch_first (bool): if True, input and output are (N, L, H) instead of (L, N, H)
+            (h and c are not affected). Default: False.
+        dropout (float): the dropout probability on the outputs of every layer but the last.
+            Default: 0.0.
+        bidirectional (bool), proj_size (int): only False and 0 (an error otherwise).
+        device, dtype: where and in which floating dtype the parameters are created.
+
+    ``forward(input, hx=None)``: hx is the pair (h_0, c_0); None means zeros.
+
+    Shape:
+        - Input: (L, N, H_in), (N, L, H_in) with batch_first, or unbatched (L, H_in).
+        - h_0, c_0: (num_layers, N, H), or (num_layers, H) for an unbatched input.
+        - Output: (L, N, H), (N, L, H) with batch_first, or (L, H); and the pair (h_n, c_n),
+          each of h_0's shape.
+
+    Attributes:
+        weight_ih_l{k} (Parameter): layer k's weight_ih, of shape (4 * hidden_size, input_size)
+            for k = 0 and (4 * hidden_size, hidden_size) for k > 0.
+        weight_hh_l{k} (Parameter): of shape (4 * hidden_size, hidden_size).
+        bias_ih_l{k}, bias_hh_l{k} (Parameter): of shape (4 * hidden_size,), if bias.
+        All are initialized from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+
+    Examples::
+
+        >>> rnn = mg.nn.LSTM(10, 20, 2)
+        >>> x = mg.randn(5, 3, 10)
+        >>> h0, c0 = mg.randn(2, 3, 20), mg.randn(2, 3, 20)
+        >>> output, (hn, cn) = rnn(x, (h0, c0))
+        >>> output.shape, hn.shape, cn.shape
+        ((5, 3, 20), (2, 3, 20), (2, 3, 20))
+        >>> bool((output[-1] == hn[-1]).all())
+        True
+        >>> mg.nn.LSTM(10, 20, batch_first=True)(mg.randn(3, 5, 10))[0].shape
+        (3, 5, 20)
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,

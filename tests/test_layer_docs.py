@@ -1,0 +1,179 @@
+"""The docstrings of minigen.nn's layers are part of the specification.
+
+Every public Module subclass of minigen.nn documents its shapes (a "Shape:" section) and shows an
+example; the examples run here as doctests, and the output-size formulas written in the
+docstrings of Conv2d, ConvTranspose2d and Upsample are evaluated and compared with the shapes
+that minigen and torch compute for drawn sizes, strides, paddings and dilations. Pooling has no
+layer classes in minigen.nn; the functional max_pool2d and avg_pool2d are compared with torch's
+output shapes, ceil_mode included.
+"""
+import doctest
+import inspect
+import io
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import minigen as mg
+import minigen.nn.functional as F
+
+LAYERS = sorted((obj for name, obj in vars(mg.nn).items()
+                 if not name.startswith("_") and inspect.isclass(obj)
+                 and issubclass(obj, mg.nn.Module)), key=lambda cls: cls.__name__)
+# The containers of modules (and Module itself) take no tensor of their own to describe.
+NO_TENSOR_INPUT = {mg.nn.Module, mg.nn.ModuleList, mg.nn.ModuleDict}
+
+
+def own_docstring(cls):
+    """The class's own docstring (inspect.getdoc would fall back to a base class's)."""
+    doc = cls.__dict__.get("__doc__")
+    assert doc, f"{cls.__name__} has no docstring of its own"
+    return inspect.cleandoc(doc)
+
+
+def test_every_public_layer_is_covered():
+    names = {cls.__name__ for cls in LAYERS}
+    assert {"Linear", "Conv2d", "ConvTranspose2d", "MaskedConv2d", "LSTM", "CrossEntropyLoss",
+            "Sequential", "Module"} <= names
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda cls: cls.__name__)
+def test_layer_docstring_has_summary_shapes_and_example(cls):
+    doc = own_docstring(cls)
+    summary = doc.splitlines()[0]
+    assert summary.strip() and not summary.startswith((" ", ">>>")), summary
+    if cls not in NO_TENSOR_INPUT:
+        assert re.search(r"^Shape:\n\s+- Input", doc, re.M), f"{cls.__name__}: no Shape section"
+        assert re.search(r"^\s+- Output", doc, re.M), f"{cls.__name__}: no output shape"
+    assert re.search(r"^Examples?::\n", doc, re.M), f"{cls.__name__}: no Examples:: section"
+    assert ">>> " in doc, f"{cls.__name__}: no doctest example"
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda cls: cls.__name__)
+def test_layer_docstring_examples_run(cls):
+    tests = doctest.DocTestFinder(recurse=False).find(
+        cls, cls.__name__, globs={"mg": mg, "nn": mg.nn, "F": F})
+    examples = [t for t in tests if t.docstring is cls.__dict__.get("__doc__")]
+    assert examples and examples[0].examples, f"{cls.__name__}: no examples found"
+    report = io.StringIO()
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    mg.manual_seed(0)
+    for test in examples:
+        runner.run(test, out=report.write)
+    assert runner.failures == 0, report.getvalue()
+
+
+# --------------------------------------------------------------- output sizes, from the docs
+
+
+CONTINUED = {"+ ", "- ", "* ", "/ "}
+
+
+def documented_sizes(cls, **names):
+    """Evaluate the ``H_out = ...`` and ``W_out = ...`` formulas of the docstring's Shape
+    section with ``names`` (the layer's attributes and H_in, W_in) bound."""
+    lines = own_docstring(cls).splitlines()
+    sizes = {}
+    for i, line in enumerate(lines):
+        match = re.match(r"\s*([HW])_out = (.+)", line)
+        if not match:
+            continue
+        expr = match.group(2)
+        # a formula continues on the next line inside parentheses or with a leading operator
+        while expr.count("(") > expr.count(")") or lines[i + 1].lstrip()[:2] in CONTINUED:
+            i += 1
+            expr += " " + lines[i].strip()
+        sizes[match.group(1)] = eval(expr, {"floor": math.floor, "ceil": math.ceil}, names)
+    assert set(sizes) == {"H", "W"}, f"{cls.__name__}: H_out and W_out formulas not found"
+    return sizes["H"], sizes["W"]
+
+
+def layer_names(m, x):
+    return {"H_in": x.shape[-2], "W_in": x.shape[-1], **{
+        k: getattr(m, k) for k in ("kernel_size", "stride", "padding", "dilation",
+                                   "output_padding", "scale_factor") if hasattr(m, k)}}
+
+
+pairs = st.tuples(st.integers(1, 4), st.integers(1, 4))
+
+
+@st.composite
+def conv_settings(draw, transposed):
+    kernel = draw(pairs)
+    stride = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    dilation = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    padding = draw(st.tuples(st.integers(0, 3), st.integers(0, 3)))
+    if transposed:
+        hw = draw(st.tuples(st.integers(1, 6), st.integers(1, 6)))
+        output_padding = tuple(draw(st.integers(0, max(s, d) - 1))
+                               for s, d in zip(stride, dilation))
+        return dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+                    output_padding=output_padding), hw
+    # the dilated kernel must fit into the padded input
+    hw = tuple(max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 7))
+               for k, d, p in zip(kernel, dilation, padding))
+    return dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation), hw
+
+
+def check_sizes(mg_layer, torch_layer, batch, channels, hw):
+    x = np.zeros((max(batch, 1), channels) + tuple(hw), dtype=np.float32)
+    if batch == 0:  # an unbatched (C, H, W) input
+        x = x[0]
+    mg_x, torch_x = mg.tensor(x), torch.from_numpy(x)
+    out = mg_layer(mg_x).shape
+    assert out == tuple(torch_layer(torch_x).shape)
+    assert out[-2:] == documented_sizes(type(mg_layer), **layer_names(mg_layer, mg_x))
+
+
+@given(conv_settings(transposed=False), st.integers(0, 2), st.sampled_from([1, 2]))
+def test_conv2d_output_size_is_the_documented_formula_and_torchs(settings, batch, groups):
+    settings, hw = settings
+    check_sizes(mg.nn.Conv2d(2, 2 * groups, groups=groups, **settings),
+                torch.nn.Conv2d(2, 2 * groups, groups=groups, **settings), batch, 2, hw)
+
+
+@given(conv_settings(transposed=True), st.integers(0, 2))
+def test_conv_transpose2d_output_size_is_the_documented_formula_and_torchs(settings, batch):
+    settings, hw = settings
+    s, p, d, k, op = (settings[key] for key in ("stride", "padding", "dilation", "kernel_size",
+                                                "output_padding"))
+    assume(all((h - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 >= 1
+               for i, h in enumerate(hw)))
+    check_sizes(mg.nn.ConvTranspose2d(2, 3, **settings),
+                torch.nn.ConvTranspose2d(2, 3, **settings), batch, 2, hw)
+
+
+@given(st.tuples(st.integers(1, 9), st.integers(1, 9)),
+       st.tuples(st.floats(0.5, 3.0), st.floats(0.5, 3.0)), st.sampled_from(["nearest",
+                                                                             "bilinear"]))
+def test_upsample_output_size_is_the_documented_formula_and_torchs(hw, scale, mode):
+    assume(all(math.floor(h * f) >= 1 for h, f in zip(hw, scale)))
+    check_sizes(mg.nn.Upsample(scale_factor=scale, mode=mode),
+                torch.nn.Upsample(scale_factor=scale, mode=mode), 1, 1, hw)
+
+
+@given(st.data(), st.sampled_from(["max", "avg"]), st.booleans())
+def test_pool2d_output_size_matches_torch_with_and_without_ceil_mode(data, kind, ceil_mode):
+    kernel = data.draw(pairs)
+    stride = data.draw(st.tuples(st.integers(1, 4), st.integers(1, 4)))
+    padding = tuple(data.draw(st.integers(0, k // 2)) for k in kernel)
+    dilation = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3))) if kind == "max" \
+        else (1, 1)
+    hw = tuple(max(1, d * (k - 1) + 1 - 2 * p) + data.draw(st.integers(0, 7))
+               for k, d, p in zip(kernel, dilation, padding))
+    x = np.zeros((1, 1) + hw, dtype=np.float32)
+    if kind == "max":
+        out = F.max_pool2d(mg.tensor(x), kernel, stride, padding, dilation, ceil_mode)
+        expected = torch.nn.functional.max_pool2d(torch.from_numpy(x), kernel, stride, padding,
+                                                  dilation, ceil_mode)
+    else:
+        out = F.avg_pool2d(mg.tensor(x), kernel, stride, padding, ceil_mode)
+        expected = torch.nn.functional.avg_pool2d(torch.from_numpy(x), kernel, stride, padding,
+                                                  ceil_mode)
+    assert out.shape == tuple(expected.shape)
