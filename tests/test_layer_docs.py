@@ -12,6 +12,7 @@ import inspect
 import io
 import math
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -66,6 +67,20 @@ def test_layer_docstring_examples_run(cls):
     mg.manual_seed(0)
     for test in examples:
         runner.run(test, out=report.write)
+    assert runner.failures == 0, report.getvalue()
+
+
+def test_function_docstring_examples_in_layer_files_run():
+    """The examples of the layer files' functions (causal_mask) and methods run too."""
+    class_docs = {id(cls.__dict__.get("__doc__")) for cls in LAYERS}
+    report = io.StringIO()
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    for name in sorted({cls.__module__ for cls in LAYERS}):
+        for test in doctest.DocTestFinder().find(sys.modules[name],
+                                                 extraglobs={"mg": mg, "F": F}):
+            if test.examples and id(test.docstring) not in class_docs:
+                runner.run(test, out=report.write)
+    assert runner.tries > 0, "no function examples found in the layer files"
     assert runner.failures == 0, report.getvalue()
 
 

@@ -210,8 +210,8 @@ class CrossEntropyLoss(NLLLoss):
     that is NLLLoss of log_softmax(x, dim=1). The target may instead hold class probabilities
     (a float tensor of the input's shape): l_n = -sum_c w_c y_{n, c} log softmax(x_n)_c, and
     'mean' divides by the number of examples (and positions). label_smoothing e replaces the
-    target by (1 - e) * target + e / C. With (N, C, H, W) scores there is one loss per pixel:
-    PixelCNN's 256-way softmax ("Лекция 12: Генеративные модели", §2.3).
+    target by (1 - e) * target + e / C. With (N, C, H, W) scores there is one loss per pixel,
+    as for PixelCNN's softmax over pixel values ("Лекция 12: Генеративные модели", §2.3).
 
     Args:
         weight (Tensor, optional): w, a weight per class, of shape (C,). Default: None (ones).
