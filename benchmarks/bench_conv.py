@@ -14,57 +14,33 @@ use the same cores. minigen and torch iterations alternate, so that a load chang
 machine hits both; the median over the repeats is reported. The memory peak is minigen's peak of
 traced (NumPy) allocations during one iteration, above what was allocated before it.
 """
-import argparse
 import os
 import statistics
-import sys
 import time
 import tracemalloc
 
+import _bench as bench
+
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--size", type=int, default=28)
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and torch threads (default: NumPy's BLAS default)")
     parser.add_argument("--approaches", action="store_true",
                         help="also time the candidate array kernels")
-    return parser.parse_args()
+    return bench.parse(parser)
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
-if ARGS is not None and ARGS.threads is not None:
-    # OpenBLAS reads these when NumPy loads it, and minigen sizes its unfolding blocks by them
-    # (ops/im2col.py): so they are set before the imports below
-    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_name] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigen as mg  # noqa: E402
+from _bench import blas_info  # noqa: E402
 from minigen.ops import im2col  # noqa: E402
 from minigen.ops.conv import conv2d  # noqa: E402
-
-
-def blas_info():
-    """(threads, description) of NumPy's BLAS, from threadpoolctl when it is installed."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        threads = int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count()))
-        return threads, "threadpoolctl not installed; assuming OPENBLAS_NUM_THREADS or one " \
-                        "thread per core"
-    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    pools.sort(key=lambda p: "numpy" not in p.get("filepath", ""))  # NumPy's own BLAS first
-    if not pools:
-        return os.cpu_count(), "no BLAS pool found by threadpoolctl"
-    pool = pools[0]
-    return pool["num_threads"], (f"{pool['internal_api']} {pool.get('version')}, kernel "
-                                 f"{pool.get('architecture')}, {pool['num_threads']} threads")
 
 
 def timed(fn, repeats):

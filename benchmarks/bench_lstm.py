@@ -13,37 +13,31 @@ matrix products); with oneDNN turned off it runs step by step over ATen ops, as 
 Both torch timings are reported: `ratio` against torch's default, `ratio_no_onednn` against the
 step-by-step path.
 """
-import argparse
 import json
 import os
 import statistics
-import sys
 import time
 import warnings
 
+import _bench as bench
+
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--seq", type=int, default=28)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--input", type=int, default=128)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and torch threads (default: NumPy's BLAS default)")
-    return parser.parse_args()
+    return bench.parse(parser)
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
-if ARGS is not None and ARGS.threads is not None:  # read by OpenBLAS when NumPy loads it
-    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_name] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigen as mg  # noqa: E402
-from bench_conv import blas_info  # noqa: E402
+from _bench import blas_info  # noqa: E402
 
 
 def time_alternating(fns, repeats, warmup=3):

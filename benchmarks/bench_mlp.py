@@ -10,24 +10,20 @@ Prints the median time per step of each and the ratio minigen / torch.
 With OPENBLAS_NUM_THREADS set, torch is given the same number of threads, so both libraries run
 their matrix products with the same parallelism.
 """
-import argparse
 import os
 import statistics
 import time
 
+import _bench as bench
+
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and torch threads (default: OPENBLAS_NUM_THREADS or BLAS's)")
-    return parser.parse_args()
+    return bench.parse(parser)
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
-if ARGS is not None and ARGS.threads is not None:  # read by OpenBLAS when NumPy loads it
-    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_name] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 

@@ -18,39 +18,32 @@ both test NLLs (nats per image), which should agree within 1%; both without drop
 masks would come from different random generators. (The twins have no dropout modules: in the
 timed training step only minigen's network applies the default dropout, a few percent of it.)
 """
-import argparse
 import json
-import os
 import statistics
-import sys
 import time
+
+import _bench as bench
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--model", default="all", choices=["all", "pixelcnn", "gated-pixelcnn",
                                                            "pixelcnn++"])
     parser.add_argument("--data", default="mnist5k-binary")
     parser.add_argument("--samples", type=int, default=16, help="images drawn per sampling run")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and torch threads (default: NumPy's BLAS default)")
     parser.add_argument("--nll", action="store_true", help="also train pixelcnn and its twin")
     parser.add_argument("--steps", type=int, default=None, help="training steps for --nll")
-    return parser.parse_args()
+    return bench.parse(parser)
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
-if ARGS is not None and ARGS.threads is not None:  # read by OpenBLAS when NumPy loads it
-    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_name] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigen as mg  # noqa: E402
 from minigen import data as datasets, models  # noqa: E402
-from bench_conv import blas_info  # noqa: E402
+from _bench import blas_info  # noqa: E402
 
 
 def torch_twin(torch, model):

@@ -9,32 +9,26 @@ benchmark first checks that both give the same log-likelihood and the same gradi
 times one training step of each (forward, backward, Adam) on the default batch, alternating the
 two libraries (median over the repeats), and prints the ratios as JSON.
 """
-import argparse
 import json
 import os
-import sys
+
+import _bench as bench
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--data", default="digits-binary")
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and torch threads (default: NumPy's BLAS default)")
-    return parser.parse_args()
+    return bench.parse(parser)
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
-if ARGS is not None and ARGS.threads is not None:  # read by OpenBLAS when NumPy loads it
-    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_name] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigen as mg  # noqa: E402
 from minigen import data as datasets, models  # noqa: E402
-from bench_conv import blas_info  # noqa: E402
+from _bench import blas_info  # noqa: E402
 from bench_lstm import check_close, time_alternating  # noqa: E402
 
 

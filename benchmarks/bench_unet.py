@@ -31,33 +31,29 @@ import subprocess
 import sys
 import time
 
+import _bench as bench
+
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--data", default="mnist5k")
     parser.add_argument("--sample-batch", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and torch threads (default: NumPy's BLAS default)")
     parser.add_argument("--profile", action="store_true",
                         help="print minigen's op profile of the training step (CPU time)")
     parser.add_argument("--memory-of", choices=["minigen", "torch"], default=None,
                         help=argparse.SUPPRESS)   # the child process of the memory measurement
-    return parser.parse_args()
+    return bench.parse(parser)
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
-if ARGS is not None and ARGS.threads is not None:  # read by OpenBLAS when NumPy loads it
-    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_name] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigen as mg  # noqa: E402
 from minigen import data as datasets, models  # noqa: E402
 from minigen.models.unet import norm_groups  # noqa: E402
-from bench_conv import blas_info  # noqa: E402
+from _bench import blas_info  # noqa: E402
 
 
 def torch_unet(torch, unet):

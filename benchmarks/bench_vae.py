@@ -10,36 +10,29 @@ same batches (each draws its own eps), with a training step of each timed altern
 are scored on the test split: ELBO and IWAE_k (k = 1000 by default), means in nats. The goal is
 minigen within 1% of torch on both.
 """
-import argparse
 import json
 import math
-import os
 import statistics
-import sys
 import time
+
+import _bench as bench
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--data", default="digits-binary")
     parser.add_argument("--steps", type=int, default=None, help="default: the model's")
     parser.add_argument("--k", type=int, default=1000, help="samples of the IWAE bound")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and torch threads (default: NumPy's BLAS default)")
-    return parser.parse_args()
+    return bench.parse(parser)
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
-if ARGS is not None and ARGS.threads is not None:  # read by OpenBLAS when NumPy loads it
-    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_name] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigen as mg  # noqa: E402
 from minigen import data as datasets, models  # noqa: E402
-from bench_conv import blas_info  # noqa: E402
+from _bench import blas_info  # noqa: E402
 
 
 def torch_vae(torch, model):

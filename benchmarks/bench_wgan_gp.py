@@ -18,37 +18,30 @@ same eps and fakes, then times the step alternately (median over the repeats; wa
 CPU time), and finally
 profiles minigen's step by function (cProfile, own time) to say where its time goes.
 """
-import argparse
 import cProfile
 import json
 import os
 import pstats
 import statistics
-import sys
 import time
+
+import _bench as bench
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--data", default="mnist5k")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and torch threads (default: NumPy's BLAS default)")
-    return parser.parse_args()
+    return bench.parse(parser)
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
-if ARGS is not None and ARGS.threads is not None:  # read by OpenBLAS when NumPy loads it
-    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_name] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minigen as mg  # noqa: E402
 from minigen import data as datasets, models  # noqa: E402
-from minigen.models import adversarial as adv  # noqa: E402
-from bench_conv import blas_info  # noqa: E402
+from _bench import blas_info  # noqa: E402
 
 
 def torch_twin(torch, model):
