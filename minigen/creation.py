@@ -92,6 +92,15 @@ def _shape(size):
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """torch.full: a tensor of shape ``size`` (an int, tuple or list) filled with ``fill_value``.
+
+    Without ``dtype`` the fill value's kind decides, as in torch: a float gives the default
+    float dtype, an int int64, a bool bool. No gradient flows into it (it is a leaf, which may
+    require grad).
+
+        >>> mg.full((2, 3), 1.5).shape, mg.full((2,), 7).dtype
+        ((2, 3), dtype('int64'))
+    """
     if dtype is None and isinstance(fill_value, float):
         dtype = get_default_dtype()
     array = np.full(_shape((size,) if isinstance(size, int) else tuple(size)), fill_value,
@@ -100,14 +109,20 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
+    """torch.zeros: zeros of shape ``size`` (``zeros(2, 3)`` or ``zeros((2, 3))``), in the
+    default float dtype unless ``dtype`` is given."""
     return _make(np.zeros(_shape(size), dtype=_float_dtype(dtype)), None, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
+    """torch.ones: ones of shape ``size``, in the default float dtype unless ``dtype`` is
+    given."""
     return _make(np.ones(_shape(size), dtype=_float_dtype(dtype)), None, device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
+    """torch.empty: a tensor of shape ``size`` whose values are not to be relied on (here they
+    are zeros); only its shape and dtype mean something."""
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -125,6 +140,12 @@ def ones_like(t, dtype=None, device=None, requires_grad=False):
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    """torch.full_like: ``fill_value`` in the shape of ``t``, with t's dtype and device unless
+    given (a float fill of an integer tensor is truncated, as in torch).
+
+        >>> mg.full_like(mg.zeros(2, dtype=mg.int64), 2.7)
+        tensor([2, 2])
+    """
     return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)
 
@@ -169,9 +190,18 @@ def randperm(n, device=None, generator=None):
     return _make(g.permutation(int(n)).astype(np.int64), None, device, False)
 
 
+def _integral(dtype):
+    return dtype is not None and np.dtype(dtype).kind in "biu"
+
+
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """torch.arange: start, start + step, ... up to but not including ``end`` (``arange(n)``
+    counts from 0). Int arguments give int64, a float one the default float dtype; with an
+    integer ``dtype`` the arguments are truncated to ints first, as torch counts in that dtype."""
     if end is None:
         start, end = 0, start
+    if _integral(dtype):  # torch counts in the integer dtype: the bounds and step truncated
+        start, end, step = int(start), int(end), int(step)
     if step == 0:
         raise ValueError(f"arange: step must be nonzero, got step={step}")
     array = np.arange(start, end, step)
@@ -181,9 +211,25 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """torch.linspace: ``steps`` evenly spaced values from ``start`` to ``end``, both included
+    (one value: start; none for steps=0), in the default float dtype unless ``dtype`` is given;
+    an integer dtype truncates the ends first and then the values, as torch does.
+
+        >>> mg.linspace(0, 1, 5)
+        tensor([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
+    if _integral(dtype):  # torch truncates the ends to the integer dtype first
+        start, end = int(start), int(end)
     return _make(np.linspace(start, end, int(steps)).astype(_float_dtype(dtype)), None, device,
                  requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """torch.eye: the n x m (n x n when m is None) matrix with ones on the diagonal and zeros
+    elsewhere, in the default float dtype unless ``dtype`` is given.
+
+        >>> mg.eye(2, 3)
+        tensor([[1., 0., 0.],
+                [0., 1., 0.]])
+    """
     return _make(np.eye(n, m, dtype=_float_dtype(dtype)), None, device, requires_grad)
