@@ -86,6 +86,7 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
 
     def forward(self, *args, **kwargs):
+        """The computation of the module, defined by every subclass; call the module, not this."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
@@ -203,10 +204,12 @@ class Module:
                 yield from module.named_modules(memo, _join(prefix, name), remove_duplicate)
 
     def modules(self):
+        """This module and every sub-module, depth first, each once."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self):
+        """(name, module) for each direct sub-module, each once."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
@@ -214,6 +217,7 @@ class Module:
                 yield name, module
 
     def children(self):
+        """The direct sub-modules, each once."""
         for _, module in self.named_children():
             yield module
 
@@ -233,13 +237,17 @@ class Module:
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
+        """The Parameters of this module and (``recurse``) its sub-modules, each once: what an
+        optimizer is given."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Tensor) pairs of the buffers (None entries left out)."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
+        """The buffers of this module and (``recurse``) its sub-modules, each once."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -272,9 +280,11 @@ class Module:
         return self
 
     def eval(self):
+        """Set evaluation mode here and below (``train(False)``); returns the module."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` of every parameter (False freezes the module); returns it."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -317,15 +327,19 @@ class Module:
         return self
 
     def cpu(self):
+        """Move every parameter and buffer to the CPU (``to("cpu")``)."""
         return self.to("cpu")
 
     def cuda(self):
+        """Move every parameter and buffer to the GPU (``to("cuda")``, through CuPy)."""
         return self.to("cuda")
 
     def float(self):
+        """Cast the floating point parameters and buffers to float32."""
         return self.to(np.float32)
 
     def double(self):
+        """Cast the floating point parameters and buffers to float64."""
         return self.to(np.float64)
 
     # ------------------------------------------------------------------ state dict
