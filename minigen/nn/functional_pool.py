@@ -179,23 +179,40 @@ def adaptive_avg_pool2d(input, output_size):
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    """torch.nn.functional.interpolate for (N, C, H, W) inputs, modes 'nearest' and 'bilinear'.
+    """torch.nn.functional.interpolate for (N, C, L) inputs (modes 'nearest', 'nearest-exact'
+    and 'linear') and (N, C, H, W) inputs (modes 'nearest', 'nearest-exact' and 'bilinear').
 
     Output size: ``size``, or floor(L * scale_factor). Source coordinate of output index i, with
     scale = 1/scale_factor when scale_factor is given and L_in/L_out otherwise:
       nearest                         floor(i * scale), at most L_in - 1 (torch's, which shifts
                                       the image by up to half a pixel when shrinking)
       nearest-exact                   floor((i + 0.5) * scale), at most L_in - 1 (centred)
-      bilinear, align_corners=False   max((i + 0.5) * scale - 0.5, 0)
-      bilinear, align_corners=True    i * (L_in - 1) / (L_out - 1)
+      (bi)linear, align_corners=False max((i + 0.5) * scale - 0.5, 0)
+      (bi)linear, align_corners=True  i * (L_in - 1) / (L_out - 1)
     bilinear blends source columns floor(src) and floor(src) + 1 (the last column for both at the
     edge) with weights 1 - frac(src) and frac(src), then rows the same way. As in torch, an axis
-    whose size does not change is copied, in both modes, even when scale_factor is not 1.
+    whose size does not change is copied, in both modes, even when scale_factor is not 1. A 3-D
+    input is resized along L, as an (N, C, 1, L) image whose height stays.
     """
+    if not isinstance(input, Tensor) or input.ndim not in (3, 4):
+        raise ValueError(f"interpolate: expected a 3-D input (N, C, L) or a 4-D input "
+                         f"(N, C, H, W), got {getattr(input, 'shape', type(input).__name__)}")
+    modes = ("nearest", "nearest-exact", "linear" if input.ndim == 3 else "bilinear")
+    if mode not in modes:
+        raise ValueError(f"interpolate: mode must be 'nearest', 'nearest-exact' or 'bilinear' "
+                         f"('linear' for 3-D inputs); for a {input.ndim}-D input of shape "
+                         f"{input.shape} that is one of {modes}, got {mode!r}")
+    if input.ndim == 3:
+        one = lambda v: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v  # noqa
+        size, scale_factor = one(size), one(scale_factor)
+        if isinstance(size, (tuple, list)) or isinstance(scale_factor, (tuple, list)):
+            raise ValueError(f"interpolate: a 3-D input takes one size or scale_factor, got "
+                             f"size={size!r}, scale_factor={scale_factor!r}")
+        out = interpolate(input.unsqueeze(2), None if size is None else (1, size),
+                          None if scale_factor is None else (1.0, scale_factor),
+                          "bilinear" if mode == "linear" else mode, align_corners)
+        return out.squeeze(2)
     x, squeeze = _batched("interpolate", input)
-    if mode not in ("nearest", "nearest-exact", "bilinear"):
-        raise ValueError(f"interpolate: mode must be 'nearest', 'nearest-exact' or 'bilinear', "
-                         f"got {mode!r}")
     if mode != "bilinear" and align_corners is not None:
         raise ValueError("interpolate: align_corners can only be set with mode='bilinear'")
     in_hw = x.shape[2:]

@@ -101,6 +101,8 @@ def _reflect_index(n, lo, hi, mode):
         return np.clip(i, 0, n - 1)
     if mode == "circular":
         return i % n
+    if n == 1:  # reflect of one element: only crops reach here
+        return np.zeros(len(i), dtype=np.int64)
     period = 2 * (n - 1)  # reflect: ... 2 1 | 0 1 2 ... n-1 | n-2 ...
     i = np.abs(i) % period
     return np.where(i >= n, period - i, i)
@@ -109,12 +111,17 @@ def _reflect_index(n, lo, hi, mode):
 def pad(x, pad, mode="constant", value=0.0):
     """torch.nn.functional.pad: ``pad`` lists (left, right) widths from the last dim backwards.
 
-    A negative width crops that many elements, as in torch (first every crop, then the padding
-    from what is left). 'constant' fills with ``value`` and pads any dims; 'reflect' (mirror
-    without repeating the edge), 'replicate' (repeat the edge) and 'circular' (wrap around) pad
-    the last 1, 2 or 3 dims of a batched input, as torch allows: 2 widths for a 2-D or 3-D
+    A negative width crops that many elements, as in torch: 'constant' and 'circular' crop
+    first and pad what is left; 'reflect' and 'replicate' read output position i at input
+    position i - left (mirrored or clamped), so the padding of one side is read from the
+    uncropped input (F.pad(x, (2, -3), mode="reflect") of [1, 2, 3, 4] is [3, 2, 1]), and at
+    least one of the padded dims must keep an element.
+
+    'constant' fills with ``value`` and pads any dims; 'reflect' (mirror without repeating the
+    edge), 'replicate' (repeat the edge) and 'circular' (wrap around) pad the last 1, 2 or 3
+    dims of a batched input, as torch allows: 2 widths for a 2-D or 3-D
     input, 4 for 3-D or 4-D, 6 for 4-D or 5-D. Reflect widths must be smaller than the dim,
-    circular ones at most its size (wrapping once).
+    circular ones at most its size after the crops (wrapping once).
     """
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
@@ -127,11 +134,23 @@ def pad(x, pad, mode="constant", value=0.0):
                          f"got {mode!r}")
     if mode != "constant":
         _check_mode_widths(x, pad, widths, mode)
-    sizes = [n + lo + hi for n, (lo, hi) in zip(x.shape, widths)]
-    if min(sizes, default=0) < 0:
+    if mode in ("reflect", "replicate"):
+        # torch reads output position i at input position i - lo, mirrored or clamped into the
+        # input: a crop on one side leaves the other side padding from the uncropped input.
+        # The result may be empty in some of the padded dims, as in torch, but not in all
+        padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[x.ndim - k:], widths[x.ndim - k:])]
+        if min(padded) < 0 or max(padded) < 1:
+            raise ValueError(f"{mode} pad widths {pad} leave nothing of the tensor of shape "
+                             f"{x.shape} (the padded dims would have sizes {tuple(padded)})")
+        for d, (lo, hi) in enumerate(widths):
+            if lo or hi:
+                x = x[(slice(None),) * d + (_reflect_index(x.shape[d], lo, hi, mode),)]
+        return x
+    kept = [n + min(lo, 0) + min(hi, 0) for n, (lo, hi) in zip(x.shape, widths)]
+    if min(kept, default=0) < 0:
         raise ValueError(f"pad widths {pad} crop more than the tensor of shape {x.shape} holds "
-                         f"(the result would have sizes {tuple(sizes)})")
-    if any(lo < 0 or hi < 0 for lo, hi in widths):  # crop first
+                         f"(what is left would have sizes {tuple(kept)})")
+    if any(lo < 0 or hi < 0 for lo, hi in widths):  # constant, circular: crop first
         x = x[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(x.shape, widths))]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if all(lo == 0 and hi == 0 for lo, hi in widths):
@@ -139,10 +158,11 @@ def pad(x, pad, mode="constant", value=0.0):
     if mode == "constant":
         return PadOp.apply(x, widths=tuple(widths), value=value)
     for d, (lo, hi) in enumerate(widths):
+        if max(lo, hi) > x.shape[d]:  # torch raises, or reads memory outside the input
+            raise ValueError(f"circular padding of {max(lo, hi)} would wrap around dim {d} of "
+                             f"size {x.shape[d]} (shape {x.shape}, after the crops) more than "
+                             "once")
         if lo or hi:
-            if mode == "reflect" and max(lo, hi) >= x.shape[d]:
-                raise ValueError(f"reflect padding of {max(lo, hi)} needs dim {d} larger than "
-                                 f"that, but the tensor has shape {x.shape}")
             x = x[(slice(None),) * d + (_reflect_index(x.shape[d], lo, hi, mode),)]
     return x
 
@@ -161,6 +181,4 @@ def _check_mode_widths(x, pad, widths, mode):
         if mode == "reflect" and max(lo, hi) >= n:
             raise ValueError(f"reflect padding of {max(lo, hi)} needs dim {d} larger than that, "
                              f"but the tensor has shape {x.shape}")
-        if mode == "circular" and max(lo, hi) > n:
-            raise ValueError(f"circular padding of {max(lo, hi)} would wrap around dim {d} of "
-                             f"size {n} (shape {x.shape}) more than once")
+

@@ -148,7 +148,11 @@ def argext(x, dim, keepdim, largest):
 
 
 def all_or_any(x, dim, keepdim, every):
-    """all (every=True) or any over ``dim`` (None: all dims): a bool tensor, no gradient."""
+    """all (every=True) or any over ``dim`` (None: all dims): a bool tensor, no gradient.
+    Unlike sum, torch's all and any take ``dim=()`` as no dims at all: each element is tested on
+    its own (x != 0) and nothing is reduced."""
     xp = backend.get_array_module(x.data)
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        return Tensor(x.data != 0)
     dims = reduced_dims(dim, x.ndim)
     return Tensor(xp.asarray((xp.all if every else xp.any)(x.data, axis=dims, keepdims=keepdim)))
