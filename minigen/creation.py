@@ -109,14 +109,14 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    """torch.zeros: zeros of shape ``size`` (``zeros(2, 3)`` or ``zeros((2, 3))``), in the
-    default float dtype unless ``dtype`` is given."""
+    """torch.zeros: a tensor of shape ``size`` (``zeros(2, 3)`` or ``zeros((2, 3))``; no size
+    is 0-d) filled with zeros, in the default float dtype unless ``dtype`` is given."""
     return _make(np.zeros(_shape(size), dtype=_float_dtype(dtype)), None, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    """torch.ones: ones of shape ``size``, in the default float dtype unless ``dtype`` is
-    given."""
+    """torch.ones: a tensor of shape ``size`` (``ones(2, 3)`` or ``ones((2, 3))``) filled with
+    ones, in the default float dtype unless ``dtype`` is given."""
     return _make(np.ones(_shape(size), dtype=_float_dtype(dtype)), None, device, requires_grad)
 
 

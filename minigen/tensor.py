@@ -164,7 +164,17 @@ class Tensor:
         return bool(self.item())
 
     def to(self, *args, **kwargs):
-        """``to(device)``, ``to(dtype)`` or ``to(device, dtype)``; differentiable."""
+        """Tensor.to: this tensor in another dtype and/or on another device: ``to(dtype)``,
+        ``to(device)``, ``to(device, dtype)`` or the keywords ``dtype=``, ``device=``.
+
+        Returns self when nothing changes. Float casts truncate toward 0 into integers and give
+        True for nonzero into bool, as in torch. Differentiable between floating dtypes (the
+        gradient is g cast back to this tensor's dtype); a cast to an integer or bool dtype
+        gives a tensor outside the graph.
+
+            >>> mg.tensor([1.7, -1.7, 0.0]).to(mg.int64)
+            tensor([ 1, -1,  0])
+        """
         device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
         if kwargs:
             raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
@@ -187,18 +197,23 @@ class Tensor:
         return self.to("cuda")
 
     def float(self):
+        """self.to(mg.float32) (see Tensor.to): differentiable from a floating dtype."""
         return self.to(float32)
 
     def double(self):
+        """self.to(mg.float64) (see Tensor.to): differentiable from a floating dtype."""
         return self.to(float64)
 
     def long(self):
+        """self.to(mg.int64) (see Tensor.to): floats truncate toward 0; no gradient."""
         return self.to(int64)
 
     def int(self):
+        """self.to(mg.int32) (see Tensor.to): floats truncate toward 0; no gradient."""
         return self.to(int32)
 
     def bool(self):
+        """self.to(mg.bool_) (see Tensor.to): True where nonzero; no gradient."""
         return self.to(bool_)
 
     def type_as(self, other):
@@ -407,7 +422,7 @@ class Tensor:
         return ops.rearrange.sort(self, dim, descending, stable)
 
     def argsort(self, dim=-1, descending=False, stable=False):
-        return ops.rearrange.sort(self, dim, descending, stable).indices
+        return ops.rearrange.argsort(self, dim, descending, stable)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return ops.rearrange.topk(self, k, dim, largest, sorted)

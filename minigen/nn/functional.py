@@ -175,7 +175,15 @@ def var(input, dim=None, correction=1, keepdim=False):
 
 
 def std(input, dim=None, correction=1, keepdim=False):
-    """sqrt(var(input, dim, correction)): the standard deviation over ``dim``."""
+    """torch.std: the standard deviation over ``dim``, sqrt(var(input, dim, correction)).
+
+    ``dim`` is an int, a tuple or None (all dims); the reduced dims are dropped unless
+    ``keepdim``; correction=1 (the default) divides by n - 1, 0 by n. The gradient is
+    (x - mean) / ((n - correction) * std), so it has none where std is 0.
+
+        >>> mg.std(mg.tensor([[1., 3.], [2., 6.]]), dim=1, correction=0)
+        tensor([1., 2.])
+    """
     return var(input, dim, correction, keepdim).sqrt()
 
 

@@ -115,7 +115,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     (C, H, W) input; output size per axis floor((L + 2p - k)/s) + 1 (ceil with ceil_mode).
     With count_include_pad=True (the default) padded zeros count in the mean, otherwise each
     window is divided by the number of real pixels it covers; ``divisor_override`` replaces the
-    divisor.
+    divisor. The gradient spreads g evenly (by the same divisor) over each window.
 
         >>> F.avg_pool2d(mg.arange(16.).reshape(1, 1, 4, 4), 2)
         tensor([[[[ 2.5,  4.5], [10.5, 12.5]]]])
@@ -239,8 +239,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """torch.nn.functional.conv1d: input (N, C_in, L) or (C_in, L), weight (C_out, C_in/groups,
     k), bias (C_out,) or None; output length floor((L + 2p - d(k-1) - 1)/s) + 1. Computed as
-    conv2d of (N, C_in, 1, L) with a (C_out, C_in/groups, 1, k) kernel. ``padding`` is an int,
-    'valid' or 'same'.
+    conv2d of (N, C_in, 1, L) with a (C_out, C_in/groups, 1, k) kernel, so it is
+    differentiable in input, weight and bias to any order. ``padding`` is an int, 'valid' or
+    'same'; stride and dilation an int or a 1-tuple.
 
         >>> F.conv1d(mg.ones(1, 2, 5), mg.ones(3, 2, 3)).shape
         (1, 3, 3)

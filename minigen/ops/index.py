@@ -197,9 +197,17 @@ def take_flat(x, flat, shape, by_value=False):
 
 
 def gather(input, dim, index):
-    """torch.gather: out[i][j][k] = input[index[i][j][k]][j][k] (dim 0; likewise for the other
-    dims); index has input's number of dims and is no larger in the other dims. The gradient
-    adds g back at the positions read (a scatter-add)."""
+    """torch.gather: values of ``input`` read along ``dim`` at the positions in ``index``:
+    out[i][j][k] = input[index[i][j][k]][j][k] for dim 0, and likewise for the other dims.
+
+    ``index`` is an int64 tensor with input's number of dims, no larger than input in the other
+    dims; the output has index's shape. The gradient adds g back at the positions read (a
+    scatter-add: positions read twice get both contributions).
+
+        >>> mg.gather(mg.tensor([[1., 2.], [3., 4.]]), 1, mg.tensor([[1, 1], [0, 1]]))
+        tensor([[2., 2.],
+                [3., 4.]])
+    """
     flat, idx = _along("gather", input, dim, index)
     return take_flat(input, flat, idx.shape)
 
@@ -212,8 +220,16 @@ def select_by_value(x, dim, index):
 
 
 def scatter_add(input, dim, index, src):
-    """torch.scatter_add: input with src[i][j][k] added at [index[i][j][k]][j][k] (dim 0);
-    repeated positions add up. Differentiable in input (g) and src (g gathered at index)."""
+    """torch.scatter_add: ``input`` with src[i][j][k] added at [index[i][j][k]][j][k] (dim 0;
+    likewise for the other dims); repeated positions add up.
+
+    index is int64 with input's number of dims; src is at least index's shape and only its
+    index-shaped leading block is read. The output has input's shape. The gradient of input is
+    g, that of src is g gathered at index (0 where src is not read).
+
+        >>> mg.zeros(3).scatter_add(0, mg.tensor([0, 2, 0]), mg.tensor([1., 2., 3.]))
+        tensor([4., 0., 2.])
+    """
     flat, idx = _along("scatter_add", input, dim, index)
     part = reshape(_source_part("scatter_add", src, idx, input), (-1,))
     added = ScatterAddOp.apply(part, index=(flat,), shape=(input.numel(),))
@@ -237,9 +253,16 @@ class ScatterOp(Function):
 
 
 def scatter(input, dim, index, src=None, value=None):
-    """torch.scatter: input with src[i][j][k] (or the number ``value``) written at
-    [index[i][j][k]][j][k] (dim 0). The gradient of input is g with the written positions
-    zeroed; that of src is g read at them."""
+    """torch.scatter: ``input`` with src[i][j][k] (or the number ``value``) written at
+    [index[i][j][k]][j][k] (dim 0; likewise for the other dims).
+
+    Give exactly one of src and value. index and src follow scatter_add's rules; where index
+    repeats a position the last write wins (torch leaves that order undefined). The gradient of
+    input is g with the written positions zeroed; that of src is g read at them.
+
+        >>> mg.zeros(3).scatter(0, mg.tensor([2]), value=5.0)
+        tensor([0., 0., 5.])
+    """
     if (src is None) == (value is None):
         raise TypeError("scatter needs exactly one of src (a tensor) and value (a number)")
     flat, idx = _along("scatter", input, dim, index)
@@ -269,8 +292,16 @@ def _source_part(who, src, idx, input):
 
 
 def index_select(input, dim, index):
-    """torch.index_select: the entries of ``input`` along ``dim`` at the 1-D integer ``index``
-    (in that order, repeats allowed)."""
+    """torch.index_select: the entries of ``input`` along ``dim`` at the positions in the 1-D
+    (or 0-d) int64 ``index``, in that order, repeats allowed.
+
+    The output has input's shape with index's length in dim (a 0-d input takes the one index 0
+    and stays 0-d). The gradient adds g back at the positions read.
+
+        >>> mg.index_select(mg.tensor([[1., 2.], [3., 4.]]), 0, mg.tensor([1, 1]))
+        tensor([[3., 4.],
+                [3., 4.]])
+    """
     idx = index.data if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
         raise ValueError(f"index_select: index must be a 1-D integer tensor, got shape "
@@ -285,8 +316,15 @@ def index_select(input, dim, index):
 
 
 def masked_fill(input, mask, value):
-    """input with ``value`` (a number or a 0-d tensor) where the bool ``mask`` (broadcastable to
-    input) holds; the gradient of input is zero there."""
+    """torch.masked_fill: ``input`` with ``value`` where the bool ``mask`` holds.
+
+    mask broadcasts to input's shape (not the other way round); value is a number or a 0-d
+    tensor, cast to input's dtype. The gradient of input is g where mask is False and 0 where
+    it is True; a value tensor gets the sum of g over the filled positions.
+
+        >>> mg.tensor([1., 2., 3.]).masked_fill(mg.tensor([True, False, True]), 0.0)
+        tensor([0., 2., 0.])
+    """
     m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != bool:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")

@@ -61,7 +61,15 @@ def stack(tensors, dim=0):
 
 
 def split(x, split_size, dim=0):
-    """torch.split: pieces of ``split_size`` (the last may be smaller), or of the listed sizes."""
+    """torch.split: x cut along ``dim`` into a tuple of views.
+
+    ``split_size`` is an int (pieces of that size, the last one smaller if the size does not
+    divide) or a list of sizes that add up to the dim's size. Each piece's gradient goes back
+    to its slice of x.
+
+        >>> [p.shape for p in mg.split(mg.zeros(5, 2), 2)]
+        [(2, 2), (2, 2), (1, 2)]
+    """
     d = normalize_dim(dim, x.ndim)
     n = x.shape[d]
     if isinstance(split_size, int) and split_size < 1:
@@ -78,6 +86,13 @@ def split(x, split_size, dim=0):
 
 
 def chunk(x, chunks, dim=0):
+    """torch.chunk: x cut along ``dim`` into at most ``chunks`` pieces of ceil(size / chunks)
+    each (the last may be smaller, and there may be fewer pieces), as split does; each piece's
+    gradient goes back to its slice of x.
+
+        >>> [p.shape for p in mg.chunk(mg.zeros(5, 2), 3)]
+        [(2, 2), (2, 2), (1, 2)]
+    """
     if not isinstance(chunks, int) or chunks < 1:
         raise ValueError(f"chunk needs a positive number of chunks, got {chunks!r}")
     n = x.shape[normalize_dim(dim, x.ndim)]

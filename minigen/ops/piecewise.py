@@ -192,12 +192,20 @@ def clamp(x, min=None, max=None):
 
 
 def maximum(a, b):
-    """The elementwise larger of a and b (broadcast); a tie sends half the gradient to each."""
+    """torch.maximum: the elementwise larger of a and b, which broadcast together (either may
+    be a Python number). The gradient goes to the larger one; a tie sends half to each, as in
+    torch.
+
+        >>> mg.maximum(mg.tensor([1., 5.]), mg.tensor([[3.], [4.]]))
+        tensor([[3., 5.],
+                [4., 5.]])
+    """
     return ExtremumOp.apply(*_pair(a, b), largest=True)
 
 
 def minimum(a, b):
-    """The elementwise smaller of a and b (broadcast); a tie sends half the gradient to each."""
+    """torch.minimum: the elementwise smaller of a and b, which broadcast together; the
+    gradient goes to the smaller one, half to each on a tie (see maximum)."""
     return ExtremumOp.apply(*_pair(a, b), largest=False)
 
 

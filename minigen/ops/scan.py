@@ -60,7 +60,15 @@ def _integer_sum_dtype(x):
 
 
 def cumsum(x, dim):
-    """torch.cumsum: y_j = x_0 + ... + x_j along ``dim`` (ints and bools sum in int64)."""
+    """torch.cumsum: the running sum along ``dim``, y_j = x_0 + ... + x_j.
+
+    The output has x's shape (a 0-d x is returned as it is; dim is 0 or -1 there); int and bool
+    inputs sum in int64. The gradient is the running sum of g taken from the end,
+    dx_k = g_k + ... + g_{n-1}.
+
+        >>> mg.cumsum(mg.tensor([1., 2., 3.]), 0)
+        tensor([1., 3., 6.])
+    """
     x = _integer_sum_dtype(x)
     if x.ndim == 0:
         normalize_dim(dim, 0)
@@ -69,8 +77,15 @@ def cumsum(x, dim):
 
 
 def cumprod(x, dim):
-    """torch.cumprod: y_j = x_0 * ... * x_j along ``dim`` (ints and bools in int64); the
-    gradient is right where elements are 0."""
+    """torch.cumprod: the running product along ``dim``, y_j = x_0 * ... * x_j.
+
+    The output has x's shape; int and bool inputs multiply in int64. The gradient is
+    dx_k = sum_{j >= k} g_j y_j / x_k, computed without the division where an element is 0 (so
+    it is right there too); gradients of any order work.
+
+        >>> mg.cumprod(mg.tensor([1., 2., 3.]), 0)
+        tensor([1., 2., 6.])
+    """
     x = _integer_sum_dtype(x)
     if x.ndim == 0:
         normalize_dim(dim, 0)
@@ -79,8 +94,16 @@ def cumprod(x, dim):
 
 
 def prod(x, dim=None, keepdim=False):
-    """torch.prod: the product over ``dim`` (one int) or of all elements when dim is None; the
-    last element of cumprod, so its gradient is right where elements are 0."""
+    """torch.prod: the product of the elements over ``dim`` (one int), or of all of them when
+    dim is None.
+
+    The reduced dim is dropped unless ``keepdim``; an empty product is 1; int and bool inputs
+    give int64. The gradient is prod / x_k for each element (taken from cumprod, so it is right
+    where elements are 0).
+
+        >>> mg.prod(mg.tensor([[1., 2.], [3., 4.]]), 1)
+        tensor([ 2., 12.])
+    """
     if dim is None:
         out = cumprod(x.reshape(-1), 0)[-1] if x.numel() else _integer_sum_dtype(x).sum() + 1
         return out.reshape((1,) * x.ndim) if keepdim else out
