@@ -17,6 +17,7 @@ _state = {"grad_enabled": True, "anomaly": False, "in_backward": False}
 
 
 def is_grad_enabled():
+    """Whether ops record the graph now (False inside ``mg.no_grad()``)."""
     return _state["grad_enabled"]
 
 
@@ -53,6 +54,8 @@ def enable_grad():
 
 
 def set_grad_enabled(mode):
+    """Turn recording on or off, as a context manager or decorator: ``with
+    mg.set_grad_enabled(training):``."""
     return _GradMode(bool(mode))
 
 
@@ -70,6 +73,7 @@ class detect_anomaly(contextlib.ContextDecorator):
 
 
 def is_anomaly_enabled():
+    """Whether ``detect_anomaly`` is on (each op's forward and backward checked for NaN/inf)."""
     return _state["anomaly"]
 
 

@@ -73,14 +73,20 @@ def pad(input, pad, mode="constant", value=None):
 
 
 def relu(input, inplace=False):
+    """torch.nn.functional.relu: max(x, 0) elementwise; the gradient is g where x > 0, else 0.
+    ``inplace`` is accepted for torch compatibility; a new tensor is returned."""
     return input.relu()
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """torch.nn.functional.leaky_relu: x where x > 0, else negative_slope * x; the gradient is g
+    or negative_slope * g. ``inplace`` is accepted for torch compatibility."""
     return _leaky_relu(input, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
+    """torch.nn.functional.elu: x where x > 0, else alpha * (exp(x) - 1); the gradient is g, or
+    g * alpha * exp(x) for x <= 0. ``inplace`` is accepted for torch compatibility."""
     # exp of min(x, 0): the branch that where() drops must not overflow, or its zero gradient
     # times an infinite exp would give NaN
     negative = (input.clamp(max=0.0).exp() - 1.0) * alpha
@@ -88,10 +94,15 @@ def elu(input, alpha=1.0, inplace=False):
 
 
 def silu(input, inplace=False):
+    """torch.nn.functional.silu (swish): x * sigmoid(x); the gradient is
+    g * sigmoid(x) * (1 + x * (1 - sigmoid(x)))."""
     return _activation.silu(input)
 
 
 def gelu(input, approximate="none"):
+    """torch.nn.functional.gelu: x * Phi(x), Phi the standard normal CDF, 0.5 * (1 + erf(x /
+    sqrt(2))); with approximate='tanh', 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))).
+    Differentiable through erf (or tanh)."""
     if approximate == "none":
         return input * 0.5 * (_activation.erf(input * (1.0 / math.sqrt(2.0))) + 1.0)
     if approximate == "tanh":
@@ -101,14 +112,19 @@ def gelu(input, approximate="none"):
 
 
 def sigmoid(input):
+    """torch.nn.functional.sigmoid: 1 / (1 + exp(-x)); the gradient is g * y * (1 - y)."""
     return input.sigmoid()
 
 
 def tanh(input):
+    """torch.nn.functional.tanh: the hyperbolic tangent; the gradient is g * (1 - y^2)."""
     return input.tanh()
 
 
 def softplus(input, beta=1.0, threshold=20.0):
+    """torch.nn.functional.softplus: log(1 + exp(beta x)) / beta, and x itself where
+    beta x > threshold (where the two agree to float precision); the gradient is
+    g * sigmoid(beta x)."""
     scaled = input * beta if beta != 1 else input
     soft = _activation.softplus(scaled)
     if beta != 1:

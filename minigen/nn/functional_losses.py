@@ -58,6 +58,9 @@ def _weighted(loss, weight):
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """torch.nn.functional.mse_loss: (input - target)^2, averaged ('mean'), summed ('sum') or
+    kept elementwise ('none'); input and target broadcast together (torch warns when they
+    differ in shape)."""
     _no_legacy(size_average, reduce)
     _check_same_shape(input, target, "mse_loss", strict=False)
     d = input - target
@@ -65,6 +68,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """torch.nn.functional.l1_loss: |input - target|, averaged ('mean'), summed ('sum') or
+    kept elementwise ('none'); the gradient is g * sign(input - target)."""
     _no_legacy(size_average, reduce)
     _check_same_shape(input, target, "l1_loss", strict=False)
     return _reduce((input - target).abs(), reduction)

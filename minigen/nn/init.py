@@ -62,43 +62,56 @@ def _fan(tensor, mode):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """torch.nn.init.uniform_: fill ``tensor`` in place with draws from U(a, b); returns it."""
     return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """torch.nn.init.normal_: fill ``tensor`` in place with draws from N(mean, std^2)."""
     return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
 
 
 def constant_(tensor, val):
+    """torch.nn.init.constant_: fill ``tensor`` in place with the number ``val``."""
     return _fill(tensor, val)
 
 
 def ones_(tensor):
+    """torch.nn.init.ones_: fill ``tensor`` in place with ones."""
     return _fill(tensor, 1)
 
 
 def zeros_(tensor):
+    """torch.nn.init.zeros_: fill ``tensor`` in place with zeros."""
     return _fill(tensor, 0)
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """torch.nn.init.xavier_uniform_ (Glorot): U(-b, b) with b = gain * sqrt(6 / (fan_in +
+    fan_out)), so that the variance is gain^2 * 2 / (fan_in + fan_out)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
+    """torch.nn.init.xavier_normal_ (Glorot): N(0, std^2) with std = gain * sqrt(2 / (fan_in +
+    fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """torch.nn.init.kaiming_uniform_ (He): U(-b, b) with b = sqrt(3) * gain / sqrt(fan), gain
+    = calculate_gain(nonlinearity, a) and fan the fan_in or fan_out (``mode``)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """torch.nn.init.kaiming_normal_ (He): N(0, std^2) with std = gain / sqrt(fan), gain =
+    calculate_gain(nonlinearity, a) and fan the fan_in or fan_out (``mode``)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, generator)
 
