@@ -88,6 +88,7 @@ def synchronize():
 
 
 def cuda_available():
+    """Whether CuPy is installed and sees a GPU (then ``device='cuda'`` works)."""
     try:
         return _load_cupy().cuda.runtime.getDeviceCount() > 0
     except Exception:

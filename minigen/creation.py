@@ -24,10 +24,12 @@ def default_generator():
 
 
 def get_rng_state():
+    """The state of minigen's random generator (restore it with set_rng_state)."""
     return _rng["generator"].bit_generator.state
 
 
 def set_rng_state(state):
+    """Restore the random generator to a state from get_rng_state."""
     _rng["generator"].bit_generator.state = state
 
 
@@ -79,6 +81,7 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def from_numpy(array):
+    """torch.from_numpy: a tensor on the array's data, keeping its dtype (float64 stays float64)."""
     return Tensor(np.asarray(array))
 
 
@@ -132,10 +135,12 @@ def _like(fn, t, dtype, device, requires_grad):
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    """torch.zeros_like: zeros of ``t``'s shape, and of its dtype and device unless given."""
     return _like(zeros, t, dtype, device, requires_grad)
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False):
+    """torch.ones_like: ones of ``t``'s shape, and of its dtype and device unless given."""
     return _like(ones, t, dtype, device, requires_grad)
 
 
@@ -165,10 +170,12 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
 
 
 def randn_like(t, dtype=None, device=None):
+    """torch.randn_like: standard normal draws of ``t``'s shape, dtype and device."""
     return randn(*t.shape, dtype=dtype or t.dtype, device=device or t.device)
 
 
 def rand_like(t, dtype=None, device=None):
+    """torch.rand_like: U(0, 1) draws of ``t``'s shape, dtype and device."""
     return rand(*t.shape, dtype=dtype or t.dtype, device=device or t.device)
 
 
@@ -186,6 +193,7 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None):
 
 
 def randperm(n, device=None, generator=None):
+    """torch.randperm: a random permutation of 0 .. n-1 (int64)."""
     g = generator or _rng["generator"]
     return _make(g.permutation(int(n)).astype(np.int64), None, device, False)
 

@@ -20,10 +20,12 @@ _default_dtype = {"float": float32}
 
 
 def get_default_dtype():
+    """The dtype of tensors made from Python floats (float32 unless set_default_dtype says)."""
     return _default_dtype["float"]
 
 
 def set_default_dtype(dtype):
+    """Make ``dtype`` (a floating dtype) the default for Python floats and creation functions."""
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"the default dtype must be a floating point type, got {dtype}")
@@ -56,6 +58,8 @@ class Tensor:
     # ----------------------------------------------------------------- gradient bookkeeping
     @property
     def requires_grad(self):
+        """Whether gradients are computed for this tensor (settable on leaves; only floating
+        tensors can require them)."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -70,15 +74,19 @@ class Tensor:
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return this tensor, as torch's ``requires_grad_``."""
         self.requires_grad = requires_grad
         return self
 
     @property
     def is_leaf(self):
+        """True for a tensor made by the user rather than by an op (its ``.grad`` is kept after
+        backward)."""
         return self._ctx is None
 
     @property
     def grad_fn(self):
+        """The op node (a ``Function``) that computed this tensor, or None for a leaf."""
         return self._ctx
 
     def retain_grad(self):
@@ -86,6 +94,12 @@ class Tensor:
         self._retain_grad = True
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Add the gradients of this tensor to the ``.grad`` of the leaves that require grad.
+
+        ``gradient`` (the cotangent) may be omitted for a one-element tensor; ``create_graph``
+        records the backward pass, so that the gradients can be differentiated again (a
+        gradient penalty); see ``mg.autograd.backward``.
+        """
         autograd.backward(self, gradient, retain_graph, create_graph)
 
     def detach(self):
@@ -93,6 +107,7 @@ class Tensor:
         return Tensor(self.data)
 
     def detach_(self):
+        """Cut this tensor from its graph in place (it becomes a leaf without gradients)."""
         self._ctx = None
         self._requires_grad = False
         return self
@@ -100,33 +115,41 @@ class Tensor:
     # ----------------------------------------------------------------- array properties
     @property
     def shape(self):
+        """The size of each dim, as a tuple of ints (torch's ``torch.Size``)."""
         return tuple(self.data.shape)
 
     @property
     def ndim(self):
+        """The number of dims."""
         return self.data.ndim
 
     def dim(self):
+        """The number of dims (``ndim``), as torch's ``Tensor.dim()``."""
         return self.data.ndim
 
     @property
     def dtype(self):
+        """The NumPy dtype of the data (``mg.float32``, ``mg.int64``, ``mg.bool_`` ...)."""
         return self.data.dtype
 
     @property
     def device(self):
+        """'cpu' or 'cuda': where the data lives."""
         return backend.device_of(self.data)
 
     @property
     def is_cuda(self):
+        """Whether the data lives on the GPU."""
         return self.device == "cuda"
 
     def size(self, dim=None):
+        """The shape, or with ``dim`` the size of that dim, as torch's ``Tensor.size``."""
         if dim is None:
             return self.shape
         return self.shape[ops.shape.normalize_dim(dim, self.ndim)]
 
     def numel(self):
+        """The number of elements."""
         return int(self.data.size)
 
     def __len__(self):
@@ -144,11 +167,13 @@ class Tensor:
         return a if dtype is None else a.astype(dtype)
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.numel() != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.reshape(-1)[0].item()
 
     def tolist(self):
+        """The data as (nested) Python lists of numbers."""
         return self.numpy().tolist()
 
     def __float__(self):
@@ -191,9 +216,11 @@ class Tensor:
         return out
 
     def cpu(self):
+        """This tensor on the CPU (``to('cpu')``); differentiable."""
         return self.to("cpu")
 
     def cuda(self):
+        """This tensor on the GPU (``to('cuda')``, needs CuPy); differentiable."""
         return self.to("cuda")
 
     def float(self):
@@ -217,9 +244,12 @@ class Tensor:
         return self.to(bool_)
 
     def type_as(self, other):
+        """This tensor cast to ``other``'s dtype (see Tensor.to)."""
         return self.to(other.dtype)
 
     def clone(self):
+        """A copy of this tensor with its own memory; differentiable (the gradient passes
+        through)."""
         return ops.elementwise.CloneOp.apply(self)
 
     def contiguous(self):
@@ -227,6 +257,7 @@ class Tensor:
         return self if self.is_contiguous() else ops.elementwise.CloneOp.apply(self)
 
     def is_contiguous(self):
+        """Whether the data is laid out in C order (so that ``view`` can merge any dims)."""
         return bool(self.data.flags.c_contiguous)
 
     def __repr__(self):
@@ -282,39 +313,49 @@ class Tensor:
         return self._augmented("/", lambda: self / other)
 
     def zero_(self):
+        """Fill with zeros in place (leaf tensors outside the graph only); returns this tensor."""
         return self._set("zero_", 0)
 
     def fill_(self, value):
+        """Fill with the number ``value`` in place (leaf tensors outside the graph only)."""
         return self._set("fill_", value)
 
     def copy_(self, src):
+        """Copy ``src`` (a tensor or array, broadcast to this shape) into this tensor in place."""
         src = src.data if isinstance(src, Tensor) else src
         if tuple(np.shape(src)) != self.shape:
             src = backend.get_array_module(self.data).broadcast_to(src, self.shape)
         return self._set("copy_", backend.to_device(src, self.device))
 
     def add_(self, other, alpha=1):
+        """In place: self += alpha * other (leaf tensors outside the graph only)."""
         return self._set("add_", self.data + alpha * _raw(other))
 
     def sub_(self, other, alpha=1):
+        """In place: self -= alpha * other (leaf tensors outside the graph only)."""
         return self._set("sub_", self.data - alpha * _raw(other))
 
     def mul_(self, other):
+        """In place: self *= other (leaf tensors outside the graph only)."""
         return self._set("mul_", self.data * _raw(other))
 
     def div_(self, other):
+        """In place: self /= other (leaf tensors outside the graph only)."""
         return self._set("div_", self.data / _raw(other))
 
     def clamp_(self, min=None, max=None):
+        """In place: clamp each element into [min, max] (leaf tensors outside the graph only)."""
         xp = backend.get_array_module(self.data)
         return self._set("clamp_", xp.clip(self.data, min, max))
 
     def uniform_(self, a=0.0, b=1.0):
+        """In place: fill with draws from U(a, b) (minigen's seeded generator)."""
         from . import creation
         return self._set("uniform_", creation.rand(*self.shape, dtype=self.dtype,
                                                    device=self.device).data * (b - a) + a)
 
     def normal_(self, mean=0.0, std=1.0):
+        """In place: fill with draws from N(mean, std^2) (minigen's seeded generator)."""
         from . import creation
         return self._set("normal_", creation.randn(*self.shape, dtype=self.dtype,
                                                    device=self.device).data * std + mean)
@@ -358,17 +399,34 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     # ----------------------------------------------------------------- elementwise math
-    def add(self, o): return self + o
-    def sub(self, o): return self - o
-    def mul(self, o): return self * o
-    def div(self, o): return self / o
-    def neg(self): return -self
+    def add(self, o):
+        """self + o, with broadcasting and torch's type promotion; the gradient is g to each
+        (summed over broadcast dims)."""
+        return self + o
+    def sub(self, o):
+        """self - o, with broadcasting and torch's type promotion; the gradients are g and -g."""
+        return self - o
+    def mul(self, o):
+        """self * o, with broadcasting and torch's type promotion; the gradients are g o and g
+        self."""
+        return self * o
+    def div(self, o):
+        """self / o (true division: integers give the default float dtype); the gradients are g
+        / o and -g self / o^2."""
+        return self / o
+    def neg(self):
+        """-self; the gradient is -g. A bool tensor raises (use ~mask)."""
+        return -self
     def pow(self, exponent): return ops.elementwise.pow(self, exponent)
     def exp(self): return ops.elementwise.float_unary(ops.elementwise.ExpOp, self)
     def log(self): return ops.elementwise.float_unary(ops.elementwise.LogOp, self)
     def sqrt(self): return ops.elementwise.float_unary(ops.elementwise.SqrtOp, self)
-    def rsqrt(self): return 1.0 / self.sqrt()
-    def square(self): return self * self
+    def rsqrt(self):
+        """1 / sqrt(self), elementwise; differentiable."""
+        return 1.0 / self.sqrt()
+    def square(self):
+        """self * self, elementwise; the gradient is 2 g self."""
+        return self * self
     def tanh(self): return ops.elementwise.float_unary(ops.elementwise.TanhOp, self)
     def sigmoid(self): return ops.elementwise.float_unary(ops.elementwise.SigmoidOp, self)
     def sin(self): return ops.elementwise.float_unary(ops.elementwise.SinOp, self)
@@ -380,16 +438,23 @@ class Tensor:
     def ceil(self): return ops.piecewise.rounding("ceil", self)
     def round(self): return ops.piecewise.rounding("round", self)
     def trunc(self): return ops.piecewise.rounding("trunc", self)
-    def clamp(self, min=None, max=None): return ops.piecewise.clamp(self, min, max)
+    def clamp(self, min=None, max=None):
+        """torch.clamp: each element limited to [min, max] (either may be None); the gradient
+        is g inside the bounds (bounds included) and 0 outside."""
+        return ops.piecewise.clamp(self, min, max)
     clip = clamp
     def maximum(self, o): return ops.piecewise.maximum(self, o)
     def minimum(self, o): return ops.piecewise.minimum(self, o)
-    def where(self, condition, other): return ops.piecewise.where(condition, self, other)
+    def where(self, condition, other):
+        """torch.Tensor.where: self where ``condition`` holds, else ``other`` (see mg.where)."""
+        return ops.piecewise.where(condition, self, other)
     def masked_fill(self, mask, value): return ops.index.masked_fill(self, mask, value)
     def isnan(self): return ops.elementwise.logical("isnan", self)
     def isinf(self): return ops.elementwise.logical("isinf", self)
     def isfinite(self): return ops.elementwise.logical("isfinite", self)
-    def logical_not(self): return ops.elementwise.logical("logical_not", self)
+    def logical_not(self):
+        """The bool tensor ``self == 0`` (``~`` of a bool tensor); no gradient."""
+        return ops.elementwise.logical("logical_not", self)
 
     # ----------------------------------------------------------------- reductions and scans
     def sum(self, dim=None, keepdim=False): return ops.reduce.sum(self, dim, keepdim)
@@ -408,8 +473,15 @@ class Tensor:
 
     def amax(self, dim=None, keepdim=False): return ops.reduce.amax(self, dim, keepdim)
     def amin(self, dim=None, keepdim=False): return ops.reduce.amin(self, dim, keepdim)
-    def max(self, dim=None, keepdim=False): return ops.reduce.max_or_min(self, dim, keepdim, True)
-    def min(self, dim=None, keepdim=False): return ops.reduce.max_or_min(self, dim, keepdim, False)
+    def max(self, dim=None, keepdim=False):
+        """torch.max: with no ``dim``, the largest element (ties share the gradient, as amax);
+        with ``dim``, the named tuple (values, indices) over that dim, the gradient going to
+        the returned indices."""
+        return ops.reduce.max_or_min(self, dim, keepdim, True)
+    def min(self, dim=None, keepdim=False):
+        """torch.min: with no ``dim``, the smallest element; with ``dim``, the named tuple
+        (values, indices) over that dim (see Tensor.max)."""
+        return ops.reduce.max_or_min(self, dim, keepdim, False)
     def argmax(self, dim=None, keepdim=False): return ops.reduce.argext(self, dim, keepdim, True)
     def argmin(self, dim=None, keepdim=False): return ops.reduce.argext(self, dim, keepdim, False)
     def all(self, dim=None, keepdim=False): return ops.reduce.all_or_any(self, dim, keepdim, True)
@@ -440,29 +512,54 @@ class Tensor:
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape): return ops.shape.reshape(self, _shape_args(shape))
-    def view(self, *shape): return ops.shape.view(self, _shape_args(shape))
-    def view_as(self, other): return ops.shape.view(self, other.shape)
-    def reshape_as(self, other): return ops.shape.reshape(self, other.shape)
+    def view(self, *shape):
+        """torch.Tensor.view: the same data with another shape (one dim may be -1), without
+        copying; raises where the memory layout would need a copy (a transposed tensor), as
+        torch; use reshape there."""
+        return ops.shape.view(self, _shape_args(shape))
+    def view_as(self, other):
+        """view(other.shape)."""
+        return ops.shape.view(self, other.shape)
+    def reshape_as(self, other):
+        """reshape(other.shape)."""
+        return ops.shape.reshape(self, other.shape)
     def permute(self, *dims): return ops.shape.permute(self, _shape_args(dims))
     def transpose(self, dim0, dim1): return ops.shape.transpose(self, dim0, dim1)
-    def t(self): return ops.shape.transpose(self, 0, 1) if self.ndim == 2 else self
+    def t(self):
+        """The transpose of a 2-D tensor (a tensor of fewer dims is returned as is)."""
+        return ops.shape.transpose(self, 0, 1) if self.ndim == 2 else self
     def unsqueeze(self, dim): return ops.shape.unsqueeze(self, dim)
     def squeeze(self, dim=None): return ops.shape.squeeze(self, dim)
     def flatten(self, start_dim=0, end_dim=-1): return ops.shape.flatten(self, start_dim, end_dim)
-    def expand(self, *sizes): return ops.shape.expand(self, _shape_args(sizes))
-    def expand_as(self, other): return ops.shape.expand(self, other.shape)
-    def broadcast_to(self, shape): return ops.shape.expand(self, tuple(shape))
-    def repeat(self, *repeats): return ops.shape.repeat(self, _shape_args(repeats))
+    def expand(self, *sizes):
+        """torch.Tensor.expand: a broadcast view with size-1 dims repeated to ``sizes`` (-1
+        keeps a dim); the gradient sums over the expanded dims."""
+        return ops.shape.expand(self, _shape_args(sizes))
+    def expand_as(self, other):
+        """expand(other.shape)."""
+        return ops.shape.expand(self, other.shape)
+    def broadcast_to(self, shape):
+        """torch.broadcast_to: expand to ``shape`` by NumPy's broadcasting rules."""
+        return ops.shape.expand(self, tuple(shape))
+    def repeat(self, *repeats):
+        """torch.Tensor.repeat: the tensor tiled ``repeats`` times along each dim (a copy); the
+        gradient sums the tiles."""
+        return ops.shape.repeat(self, _shape_args(repeats))
     def chunk(self, chunks, dim=0): return ops.join.chunk(self, chunks, dim)
     def split(self, size, dim=0): return ops.join.split(self, size, dim)
-    def matmul(self, o): return ops.linalg.matmul(self, o)
+    def matmul(self, o):
+        """torch.matmul (the @ operator): matrix product with batch broadcasting, 1-D operands
+        as vectors; integer and floating operands are not mixed, as in torch."""
+        return ops.linalg.matmul(self, o)
 
     @property
     def T(self):
+        """All dims reversed (``permute(n-1, ..., 0)``)."""
         return ops.shape.permute(self, tuple(reversed(range(self.ndim))))
 
     @property
     def mT(self):
+        """The last two dims swapped (a batch of transposed matrices)."""
         return ops.shape.transpose(self, -2, -1)
 
 

@@ -1,5 +1,6 @@
 """docs/api.md is generated from the code (minigen/apidoc.py): it must be what the generator
-writes today, so that the reference never drifts from the signatures and docstrings."""
+writes today, so that the reference never drifts from the signatures and docstrings; and every
+public name it lists has a docstring of its own."""
 import difflib
 import subprocess
 import sys
@@ -13,6 +14,11 @@ def test_api_reference_is_up_to_date_with_the_code():
     diff = "\n".join(list(difflib.unified_diff(actual.splitlines(), expected.splitlines(),
                                                "docs/api.md", "generated", lineterm=""))[:40])
     assert actual == expected, f"docs/api.md is out of date; run python -m minigen.apidoc\n{diff}"
+
+
+def test_every_public_name_has_a_docstring():
+    missing = apidoc.missing_docstrings()
+    assert not missing, f"{len(missing)} public names have no docstring: {', '.join(missing)}"
 
 
 def test_api_reference_lists_tensor_methods_layers_and_functional_api_with_signatures():
