@@ -188,6 +188,18 @@ def test_a_reduction_over_dim_empty_tuple_follows_torch(shape, keepdim, name):
                      torch.autograd.grad(getattr(t, name)(dim=()), [t]))
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int64", "bool", "float32"])
+@pytest.mark.parametrize("name", ["all", "any"])
+@pytest.mark.parametrize("dim", [None, 1, (0, 1), ()])
+def test_all_and_any_give_torchs_dtype_bool_or_uint8_for_uint8(dtype, name, dim):
+    a = np.array([[0, 3], [1, 2]]).astype(dtype)
+    kwargs = {} if dim is None else {"dim": dim}
+    ours = getattr(mg.tensor(a), name)(**kwargs)
+    theirs = getattr(torch.from_numpy(a), name)(**kwargs)
+    assert ours.dtype == numpy_dtype(theirs.dtype), f"{name} of {dtype}: {ours.dtype}"
+    assert_close(ours, theirs)
+
+
 @pytest.mark.parametrize("shapes_", [((2, 3), (3, 4)), ((3,), (3,)), ((2, 2, 3), (3,))])
 @pytest.mark.parametrize("int_side", [0, 1])
 def test_matmul_of_an_integer_and_a_float_tensor_raises_as_torch(shapes_, int_side):

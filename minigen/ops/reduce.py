@@ -148,11 +148,13 @@ def argext(x, dim, keepdim, largest):
 
 
 def all_or_any(x, dim, keepdim, every):
-    """all (every=True) or any over ``dim`` (None: all dims): a bool tensor, no gradient.
-    Unlike sum, torch's all and any take ``dim=()`` as no dims at all: each element is tested on
-    its own (x != 0) and nothing is reduced."""
+    """all (every=True) or any over ``dim`` (None: all dims): a bool tensor, no gradient; for a
+    uint8 tensor a uint8 tensor of 0s and 1s, as in torch. Unlike sum, torch's all and any take
+    ``dim=()`` as no dims at all: each element is tested on its own (x != 0), nothing reduced."""
     xp = backend.get_array_module(x.data)
     if isinstance(dim, (tuple, list)) and len(dim) == 0:
-        return Tensor(x.data != 0)
-    dims = reduced_dims(dim, x.ndim)
-    return Tensor(xp.asarray((xp.all if every else xp.any)(x.data, axis=dims, keepdims=keepdim)))
+        out = x.data != 0
+    else:
+        out = xp.asarray((xp.all if every else xp.any)(x.data, axis=reduced_dims(dim, x.ndim),
+                                                       keepdims=keepdim))
+    return Tensor(out.astype(np.uint8) if x.dtype == np.uint8 else out)
