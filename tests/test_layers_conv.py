@@ -71,6 +71,18 @@ def test_conv_transpose2d_output_size_picks_torchs_output_padding():
         mine(mg.tensor(x), output_size=[9, 9])
 
 
+@pytest.mark.parametrize("size", [[7, 7], [8, 8], [7, 8], (3, 7, 8)])
+def test_conv_transpose2d_output_size_on_an_unbatched_input_matches_torch(size):
+    # the sizes are read from the last two dims: (C, H, W) has no dim 3
+    mine = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    theirs = torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    out, _ = check_layer(mine, theirs, rng.standard_normal((2, 4, 4)),
+                         call=lambda m, x: m(x, output_size=size))
+    assert out[0].shape == (3,) + tuple(size[-2:])
+    with pytest.raises(ValueError, match="valid sizes range from 7 to 8"):
+        mine(mg.randn(2, 4, 4).double(), output_size=[7, 9])
+
+
 # --------------------------------------------------------------------------- MaskedConv2d
 
 def input_jacobian(layer, x):

@@ -247,13 +247,14 @@ class ConvTranspose2d(_ConvNd):
             return self.output_padding
         output_size = tuple(output_size)[-2:]
         result = []
+        input_size = input.shape[-2:]  # (H_in, W_in), batched or not
         for d in range(2):
-            smallest = ((input.shape[d + 2] - 1) * self.stride[d] - 2 * self.padding[d]
+            smallest = ((input_size[d] - 1) * self.stride[d] - 2 * self.padding[d]
                         + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
             largest = smallest + max(self.stride[d], self.dilation[d]) - 1
             if not smallest <= output_size[d] <= largest:
                 raise ValueError(f"requested an output size of {output_size}, but valid sizes "
-                                 f"range from {smallest} to {largest} in dim {d + 2} (for an "
+                                 f"range from {smallest} to {largest} in dim {d - 2} (for an "
                                  f"input with shape {input.shape})")
             result.append(output_size[d] - smallest)
         return tuple(result)

@@ -4,7 +4,7 @@ minimum, where.
 Each is linear between kinks, so its derivative is a constant factor per element read off the
 input (y is the output, g the incoming gradient):
 
-  relu: g [x > 0]        leaky_relu: g (1 if x > 0 else slope)     abs: g sign(x)
+  relu: g [not x <= 0]  leaky_relu: g (1 if x > 0 else slope)     abs: g sign(x)
   clamp: g [lo <= x <= hi]      sign, floor, ceil, round, trunc: 0
   maximum(a, b): g to the larger (half to each on a tie)      where(c, a, b): g to a where c
 
@@ -75,8 +75,12 @@ class _PiecewiseLinear(Function):
 
 class ReluOp(_PiecewiseLinear):
     def forward(self, x):
-        self.factor = (x > 0).astype(x.dtype)
-        return x * self.factor
+        xp = backend.get_array_module(x)
+        # torch's rule: the gradient passes unless x <= 0 (so it passes at NaN), and the output
+        # is x itself unless x < 0 (NaN stays NaN, -inf and negatives give +0, -0 stays -0);
+        # a product x * [x > 0] would give NaN at -inf and -0 for negatives
+        self.factor = (~(x <= 0)).astype(x.dtype)
+        return xp.where(x < 0, xp.zeros((), dtype=x.dtype), x)
 
 
 class LeakyReluOp(_PiecewiseLinear):
