@@ -17,6 +17,7 @@ from .activation import (ReLU, LeakyReLU, ELU, SiLU, GELU, Sigmoid, Tanh, Softpl
                          Softmax, LogSoftmax)
 from .conv import Conv2d, ConvTranspose2d, MaskedConv2d, causal_mask  # noqa: F401
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm  # noqa: F401
+from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
 from .recurrent import LSTMCell, LSTM  # noqa: F401
 from .loss import (MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss,  # noqa: F401
                    CrossEntropyLoss)
