@@ -2,7 +2,7 @@
 
 Every public Module subclass of minigen.nn documents its shapes (a "Shape:" section) and shows an
 example; the examples run here as doctests, and the output-size formulas written in the
-docstrings of Conv2d, ConvTranspose2d, Upsample, MaxPool2d and AvgPool2d are evaluated and
+docstrings of Conv1d, Conv2d, ConvTranspose2d, Upsample, MaxPool2d and AvgPool2d are evaluated and
 compared with the shapes that minigen and torch compute for drawn sizes, strides, paddings and
 dilations (the pooling layers' ceil_mode sizes, which the formulas only describe in words, with
 torch's).
@@ -90,13 +90,14 @@ def test_function_docstring_examples_in_layer_files_run():
 CONTINUED = {"+ ", "- ", "* ", "/ "}
 
 
-def documented_sizes(cls, **names):
-    """Evaluate the ``H_out = ...`` and ``W_out = ...`` formulas of the docstring's Shape
-    section with ``names`` (the layer's attributes and H_in, W_in) bound."""
+def documented_sizes(cls, dims="HW", **names):
+    """Evaluate the ``H_out = ...`` and ``W_out = ...`` formulas (``L_out = ...`` with
+    dims="L") of the docstring's Shape section with ``names`` (the layer's attributes and H_in,
+    W_in or L_in) bound."""
     lines = own_docstring(cls).splitlines()
     sizes = {}
     for i, line in enumerate(lines):
-        match = re.match(r"\s*([HW])_out = (.+)", line)
+        match = re.match(rf"\s*([{dims}])_out = (.+)", line)
         if not match:
             continue
         expr = match.group(2)
@@ -105,8 +106,9 @@ def documented_sizes(cls, **names):
             i += 1
             expr += " " + lines[i].strip()
         sizes[match.group(1)] = eval(expr, {"floor": math.floor, "ceil": math.ceil}, names)
-    assert set(sizes) == {"H", "W"}, f"{cls.__name__}: H_out and W_out formulas not found"
-    return sizes["H"], sizes["W"]
+    assert set(sizes) == set(dims), f"{cls.__name__}: {' and '.join(d + '_out' for d in dims)} " \
+        "formulas not found"
+    return tuple(sizes[d] for d in dims)
 
 
 def layer_names(m, x):
@@ -166,6 +168,20 @@ def test_conv_transpose2d_output_size_is_the_documented_formula_and_torchs(setti
                for i, h in enumerate(hw)))
     check_sizes(mg.nn.ConvTranspose2d(2, 3, **settings),
                 torch.nn.ConvTranspose2d(2, 3, **settings), batch, 2, hw)
+
+
+@given(conv_settings(transposed=False), st.integers(0, 2), st.sampled_from([1, 2]))
+def test_conv1d_output_size_is_the_documented_formula_and_torchs(settings, batch, groups):
+    settings, hw = settings
+    settings = {k: v[1] for k, v in settings.items()}  # the W half of the 2-D settings
+    x = np.zeros((max(batch, 1), 2, hw[1]), dtype=np.float32)
+    x = x[0] if batch == 0 else x
+    mine = mg.nn.Conv1d(2, 2 * groups, groups=groups, **settings)
+    out = mine(mg.tensor(x)).shape
+    assert out == tuple(torch.nn.Conv1d(2, 2 * groups, groups=groups, **settings)(
+        torch.from_numpy(x)).shape)
+    assert out[-1:] == documented_sizes(mg.nn.Conv1d, "L", L_in=x.shape[-1], **{
+        k: getattr(mine, k) for k in ("kernel_size", "stride", "padding", "dilation")})
 
 
 @given(st.tuples(st.integers(1, 9), st.integers(1, 9)),

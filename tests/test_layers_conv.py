@@ -1,4 +1,5 @@
 """Convolution layers as specifications: Conv2d and ConvTranspose2d match torch for every option;
+Conv1d matches torch for drawn options and its state_dict loads into torch;
 MaskedConv2d is causal in raster order (checked through its Jacobian, computed with minigen's
 autograd), channel by channel with colour groups; a torch Conv2d/BatchNorm2d/LSTM network's
 state_dict, converted to NumPy arrays, loads and gives torch's outputs; and a conv critic's
@@ -6,6 +7,8 @@ gradient penalty (WGAN-GP, lecture §5.2) and its gradient match torch's."""
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 import minigen as mg
 import minigen.nn as nn
@@ -81,6 +84,71 @@ def test_conv_transpose2d_output_size_on_an_unbatched_input_matches_torch(size):
     assert out[0].shape == (3,) + tuple(size[-2:])
     with pytest.raises(ValueError, match="valid sizes range from 7 to 8"):
         mine(mg.randn(2, 4, 4).double(), output_size=[7, 9])
+
+
+# --------------------------------------------------------------------------- Conv1d
+
+@st.composite
+def conv1d_settings(draw):
+    """(arguments of Conv1d, input shape): any option torch's Conv1d takes, on an input long
+    enough for the kernel (and for reflect padding, which needs padding < L)."""
+    groups = draw(st.sampled_from([1, 2]))
+    kernel, dilation = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    mode = draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+    padding = draw(st.one_of(st.integers(0, 3), st.just((2,)), st.sampled_from(["same",
+                                                                                "valid"])))
+    stride = 1 if padding == "same" else draw(st.one_of(st.integers(1, 3), st.just((2,))))
+    pad = {"same": dilation * (kernel - 1), "valid": 0}.get(padding, None)
+    pad = (pad // 2 + pad % 2) if pad is not None else (padding[0] if isinstance(padding, tuple)
+                                                        else padding)
+    length = max(1, dilation * (kernel - 1) + 1 - 2 * pad, pad + 1) + draw(st.integers(0, 5))
+    batch = draw(st.sampled_from([(), (1,), (3,)]))
+    settings = dict(in_channels=2 * groups, out_channels=draw(st.sampled_from([1, 3])) * groups,
+                    kernel_size=draw(st.sampled_from([kernel, (kernel,)])), stride=stride,
+                    padding=padding, dilation=dilation, groups=groups, bias=draw(st.booleans()),
+                    padding_mode=mode)
+    return settings, batch + (2 * groups, length)
+
+
+@given(conv1d_settings(), st.sampled_from(DTYPES))
+def test_conv1d_layer_matches_torch_and_its_state_dict_loads_into_torch(case, dtype):
+    settings, shape = case
+    mine, theirs = nn.Conv1d(**settings), torch.nn.Conv1d(**settings)
+    assert repr(mine) == repr(theirs)
+    x = rng.standard_normal(shape)
+    check_layer(mine, theirs, x, dtype)  # torch's weights loaded into minigen
+    mine = nn.Conv1d(**settings).to(dtype=dtype)  # and minigen's, fresh, into torch
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy())
+                            for k, v in mine.state_dict().items()}, strict=True)
+    assert_close(mine(mg.tensor(x.astype(dtype))), theirs(torch_from(x.astype(dtype))))
+
+
+def test_conv1d_weight_has_torchs_shape_and_initial_range():
+    mine = nn.Conv1d(4, 6, 5, groups=2)
+    assert mine.weight.shape == (6, 2, 5) and mine.bias.shape == (6,)
+    bound = 1 / np.sqrt(2 * 5)
+    assert np.abs(mine.weight.numpy()).max() <= bound and np.abs(mine.bias.numpy()).max() <= bound
+    assert np.abs(mine.weight.numpy()).max() > bound / 2  # drawn from the range, not zeros
+
+
+def test_conv1d_passes_gradcheck_and_gradgradcheck_through_reflect_padding():
+    layer = nn.Conv1d(2, 3, 3, stride=2, padding=2, dilation=2, padding_mode="reflect").double()
+    x = mg.tensor(rng.standard_normal((2, 2, 7)), requires_grad=True)
+    fn = lambda x, w, b: F.conv1d(F.pad(x, (2, 2), mode="reflect"), w, b, 2, 0, 2)  # noqa
+    assert_close(layer(x), fn(x, layer.weight, layer.bias))
+    assert gradcheck(fn, [x, layer.weight, layer.bias])
+    assert gradgradcheck(fn, [x, layer.weight, layer.bias])
+
+
+def test_conv1d_rejects_bad_options_with_their_names():
+    with pytest.raises(ValueError, match="kernel_size must be an int or a tuple of 1 int"):
+        nn.Conv1d(2, 2, (3, 3))
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
+        nn.Conv1d(2, 2, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="divisible by groups"):
+        nn.Conv1d(3, 2, 3, groups=2)
+    with pytest.raises(ValueError, match="padding_mode must be"):
+        nn.Conv1d(2, 2, 3, padding_mode="mirror")
 
 
 # --------------------------------------------------------------------------- MaskedConv2d

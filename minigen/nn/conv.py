@@ -1,4 +1,4 @@
-"""Convolution layers: Conv2d, ConvTranspose2d and the masked convolution of PixelCNN.
+"""Convolution layers: Conv1d, Conv2d, ConvTranspose2d and the masked convolution of PixelCNN.
 
 MaskedConv2d ("Лекция 12: Генеративные модели", §2.3) multiplies its kernel by a fixed 0/1
 mask so that the output at a pixel sees only pixels that come before it in raster order (rows top
@@ -22,13 +22,19 @@ from .layers import empty_parameter, reset_fan_in_uniform
 from .module import Module
 
 
-def _pair(value, name):
+def _ntuple(value, name, n):
+    """An int, or n ints, as a tuple of n ints (the form torch keeps in a layer's attributes)."""
     if isinstance(value, int):
-        return (value, value)
+        return (value,) * n
     value = tuple(value)
-    if len(value) != 2 or not all(isinstance(v, int) for v in value):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if len(value) != n or not all(isinstance(v, int) for v in value):
+        what = "a pair of ints" if n == 2 else f"a tuple of {n} int{'s' * (n > 1)}"
+        raise ValueError(f"{name} must be an int or {what}, got {value!r}")
     return value
+
+
+def _pair(value, name):
+    return _ntuple(value, name, 2)
 
 
 def _check_channels(in_channels, out_channels, groups):
@@ -38,7 +44,9 @@ def _check_channels(in_channels, out_channels, groups):
 
 
 class _ConvNd(Module):
-    """What Conv2d and ConvTranspose2d share: settings, parameters, initialization, repr."""
+    """What the convolutions share: settings, parameters, initialization, repr. ``n`` is the
+    number of spatial dims (1 for Conv1d, 2 for the others)."""
+    n = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                  groups, bias, padding_mode, output_padding, weight_shape, device, dtype):
@@ -48,11 +56,12 @@ class _ConvNd(Module):
             raise ValueError(f"padding_mode must be 'zeros', 'reflect', 'replicate' or "
                              f"'circular', got {padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding")
-        self.dilation = _pair(dilation, "dilation")
-        self.output_padding = _pair(output_padding, "output_padding")
+        n = self.n
+        self.kernel_size = _ntuple(kernel_size, "kernel_size", n)
+        self.stride = _ntuple(stride, "stride", n)
+        self.padding = padding if isinstance(padding, str) else _ntuple(padding, "padding", n)
+        self.dilation = _ntuple(dilation, "dilation", n)
+        self.output_padding = _ntuple(output_padding, "output_padding", n)
         self.groups, self.padding_mode = groups, padding_mode
         self.weight = empty_parameter(*weight_shape, *self.kernel_size, device=device, dtype=dtype)
         if bias:
@@ -67,11 +76,12 @@ class _ConvNd(Module):
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if isinstance(self.padding, str) or self.padding != (0, 0):
+        zeros, ones = (0,) * self.n, (1,) * self.n
+        if isinstance(self.padding, str) or self.padding != zeros:
             s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != ones:
             s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
+        if self.output_padding != zeros:
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
@@ -82,7 +92,44 @@ class _ConvNd(Module):
         return s
 
 
-class Conv2d(_ConvNd):
+class _Conv(_ConvNd):
+    """What Conv1d and Conv2d share: the 'same'/'valid' padding and the forward, which pads
+    explicitly for the padding modes other than zeros (as torch does)."""
+    convolve = None  # F.conv1d or F.conv2d
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"padding must be an int, a tuple, 'same' or 'valid', got "
+                                 f"{padding!r}")
+            if padding == "same" and set(_ntuple(stride, "stride", self.n)) != {1}:
+                raise ValueError("padding='same' is not supported for strided convolutions")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, 0, (out_channels, in_channels // groups),
+                         device, dtype)
+
+    def _pad_widths(self):
+        """F.pad's (left, right) widths, last dim first, of the padding."""
+        if self.padding == "valid":
+            return (0, 0) * self.n
+        if self.padding == "same":  # an odd total puts the extra one at the end, as torch
+            totals = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
+            return tuple(w for t in reversed(totals) for w in (t // 2, t - t // 2))
+        return tuple(w for p in reversed(self.padding) for w in (p, p))
+
+    def _conv_forward(self, input, weight):
+        if self.padding_mode == "zeros":
+            return self.convolve(input, weight, self.bias, self.stride, self.padding, self.dilation,
+                            self.groups)
+        input = F.pad(input, self._pad_widths(), mode=self.padding_mode)
+        return self.convolve(input, weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight)
+
+
+class Conv2d(_Conv):
     """Applies a 2-D convolution over an input image of C_in channels.
 
     With * the 2-D cross-correlation (the kernel is not flipped),
@@ -134,36 +181,56 @@ class Conv2d(_ConvNd):
         (33, 9, 7)
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got "
-                                 f"{padding!r}")
-            if padding == "same" and _pair(stride, "stride") != (1, 1):
-                raise ValueError("padding='same' is not supported for strided convolutions")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, 0, (out_channels, in_channels // groups),
-                         device, dtype)
+    convolve = staticmethod(F.conv2d)
 
-    def _conv_forward(self, input, weight):
-        if self.padding_mode == "zeros":
-            return F.conv2d(input, weight, self.bias, self.stride, self.padding, self.dilation,
-                            self.groups)
-        # other modes pad explicitly (as torch does) and convolve without padding
-        if self.padding == "valid":
-            widths = (0, 0, 0, 0)
-        elif self.padding == "same":
-            totals = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
-            widths = (totals[1] // 2, totals[1] - totals[1] // 2,
-                      totals[0] // 2, totals[0] - totals[0] // 2)
-        else:
-            widths = (self.padding[1], self.padding[1], self.padding[0], self.padding[0])
-        input = F.pad(input, widths, mode=self.padding_mode)
-        return F.conv2d(input, weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
-    def forward(self, input):
-        return self._conv_forward(input, self.weight)
+class Conv1d(_Conv):
+    """Applies a 1-D convolution over an input signal of C_in channels.
+
+    With * the 1-D cross-correlation (the kernel is not flipped),
+
+        out(N_i, C_out_j) = bias(C_out_j) + sum_k weight(C_out_j, k) * input(N_i, k)
+
+    where k runs over the C_in / groups input channels of output channel j's group. It is
+    computed as a Conv2d of (N, C_in, 1, L) inputs with (C_out, C_in / groups, 1, kL) kernels.
+
+    Args:
+        in_channels (int): C_in, the channels of the input.
+        out_channels (int): C_out, the channels of the output.
+        kernel_size (int or (int,)): the size of the kernel.
+        stride (int or (int,)): the step between windows. Default: 1.
+        padding (int, (int,) or str): elements added on both sides, or 'valid' (none) or
+            'same' (output length = input length; stride 1 only; an odd total puts the extra
+            element at the end, as torch). Default: 0.
+        dilation (int or (int,)): the spacing between kernel taps. Default: 1.
+        groups=1, bias=True, padding_mode='zeros', device=None, dtype=None: as in Conv2d.
+
+    Shape:
+        - Input: (N, C_in, L_in) or (C_in, L_in).
+        - Output: (N, C_out, L_out) or (C_out, L_out), where
+
+          L_out = floor((L_in + 2*padding[0] - dilation[0]*(kernel_size[0] - 1) - 1)
+                        / stride[0] + 1)
+
+          (padding='valid' is padding 0; padding='same' gives L_out = L_in).
+
+    Attributes:
+        weight (Parameter): of shape (out_channels, in_channels / groups, kernel_size),
+            initialized from U(-sqrt(k), sqrt(k)) with k = groups / (C_in * kernel_size).
+        bias (Parameter or None): of shape (out_channels,), from the same distribution.
+
+    Examples::
+
+        >>> m = mg.nn.Conv1d(16, 33, 3, stride=2)
+        >>> m(mg.randn(20, 16, 50)).shape
+        (20, 33, 24)
+        >>> m
+        Conv1d(16, 33, kernel_size=(3,), stride=(2,))
+        >>> mg.nn.Conv1d(16, 33, 4, padding="same", padding_mode="reflect")(mg.randn(16, 9)).shape
+        (33, 9)
+    """
+    n = 1
+    convolve = staticmethod(F.conv1d)
 
 
 class ConvTranspose2d(_ConvNd):
