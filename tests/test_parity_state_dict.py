@@ -2,8 +2,9 @@
 module's state_dict, converted to NumPy, loads (strict) into its minigen twin; the two then give
 the same outputs in train and eval mode and keep the same buffers (BatchNorm's running_mean,
 running_var and num_batches_tracked, torch's counter of training batches; with momentum=None the
-running estimates are the cumulative average of the batch statistics); and the minigen
-state_dict loads back (strict) into torch with identical tensors."""
+running estimates are the cumulative average of the batch statistics; InstanceNorm2d's come
+from the examples' statistics); and the minigen state_dict loads back (strict) into torch with
+identical tensors."""
 import inspect
 
 import numpy as np
@@ -63,6 +64,13 @@ CASES = {
         lambda: nn.BatchNorm2d(2, track_running_stats=False),
         lambda: torch.nn.BatchNorm2d(2, track_running_stats=False),
         lambda r: [r.standard_normal((3, 2, 3, 3))]),
+    "InstanceNorm2d affine, running stats": (
+        lambda: nn.InstanceNorm2d(3, momentum=0.3, affine=True, track_running_stats=True),
+        lambda: torch.nn.InstanceNorm2d(3, momentum=0.3, affine=True, track_running_stats=True),
+        lambda r: [2 * r.standard_normal((2, 3, 4, 5)) + 1]),
+    "InstanceNorm2d affine": (lambda: nn.InstanceNorm2d(2, affine=True),
+                              lambda: torch.nn.InstanceNorm2d(2, affine=True),
+                              lambda r: [r.standard_normal((3, 2, 3, 3))]),
     "MaskedConv2d A": (lambda: nn.MaskedConv2d(2, 3, 3, "A"),
                        lambda: TorchMaskedConv2d(2, 3, 3, "A"),
                        lambda r: [r.standard_normal((2, 2, 5, 5))]),

@@ -16,7 +16,7 @@ from .layers import Identity, Flatten, Unflatten, Linear, Embedding, Dropout, Up
 from .activation import (ReLU, LeakyReLU, ELU, SiLU, GELU, Sigmoid, Tanh, Softplus,  # noqa: F401
                          Softmax, LogSoftmax)
 from .conv import Conv1d, Conv2d, ConvTranspose2d, MaskedConv2d, causal_mask  # noqa: F401
-from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm  # noqa: F401
+from .norm import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm  # noqa: F401
 from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
 from .recurrent import LSTMCell, LSTM  # noqa: F401
 from .loss import (MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss,  # noqa: F401

@@ -1,4 +1,5 @@
-"""Normalization layers: BatchNorm1d/2d, LayerNorm, GroupNorm (formulas in nn.functional).
+"""Normalization layers: BatchNorm1d/2d, InstanceNorm2d, LayerNorm, GroupNorm (formulas in
+nn.functional).
 
 BatchNorm keeps running estimates of each channel's mean and variance as buffers
 (``running_mean``, ``running_var``, ``num_batches_tracked``, torch's names): training mode
@@ -6,7 +7,11 @@ normalizes with the batch's statistics and updates the estimates,
   running = (1 - momentum) * running + momentum * batch statistic   (momentum=None: the plain
   average of all batches so far), the variance estimate being unbiased;
 evaluation mode normalizes with the estimates, so a single example gives a deterministic output.
+InstanceNorm2d with track_running_stats=True keeps the same buffers, from the batch average of
+each example's statistics.
 """
+import warnings
+
 import numpy as np
 
 from .. import backend
@@ -17,8 +22,9 @@ from .layers import empty_parameter
 from .module import Module
 
 
-class _BatchNorm(Module):
-    expected_ndims = ()
+class _NormBase(Module):
+    """What BatchNorm and InstanceNorm share: the per-channel parameters and running
+    estimates, their initialization, and the repr."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
@@ -57,6 +63,15 @@ class _BatchNorm(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    expected_ndims = ()
+
     def forward(self, input):
         if input.ndim not in self.expected_ndims:
             raise ValueError(f"{type(self).__name__} expected "
@@ -73,11 +88,6 @@ class _BatchNorm(Module):
         return F.batch_norm(input, self.running_mean if track else None,
                             self.running_var if track else None, self.weight, self.bias,
                             use_batch_stats, factor, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -158,6 +168,101 @@ class BatchNorm2d(_BatchNorm):
         (1, 16, 5, 5)
     """
     expected_ndims = (4,)
+
+
+class InstanceNorm2d(_NormBase):
+    """Applies instance normalization over a 4-D input: each channel of each image on its own.
+
+        y = (x - E[x]) / sqrt(Var[x] + eps) * gamma + beta
+
+    where mean and (biased) variance are taken over H and W, separately for each example and
+    channel, and gamma and beta (with affine=True) are per channel. As GroupNorm with one group
+    per channel, in training and evaluation mode alike, unless track_running_stats=True: then
+    training mode also updates running estimates of each channel's mean and variance (the batch
+    averages of the examples' statistics, the variance unbiased), and evaluation mode normalizes
+    with them, as BatchNorm2d.
+
+    Args:
+        num_features (int): C, the channels of the input.
+        eps (float): added to the variance for numerical stability. Default: 1e-5.
+        momentum (float or None): the weight of the current batch in the running estimates,
+            running = (1 - momentum) * running + momentum * batch statistic; None leaves them
+            as they are (torch's rule for instance norm). Default: 0.1.
+        affine (bool): if True, the layer learns gamma and beta. Default: False.
+        track_running_stats (bool): if True, the layer keeps running estimates and normalizes
+            with them in evaluation mode. Default: False.
+        device, dtype: where and in which floating dtype the parameters are created.
+        bias (bool, keyword-only): False learns gamma but no beta. Default: True.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W).
+        - Output: (N, C, H, W) or (C, H, W), the shape of the input.
+
+    Attributes:
+        weight, bias (Parameter or None): gamma and beta with affine=True, of shape (C,),
+            initialized to ones and zeros.
+        running_mean, running_var, num_batches_tracked (buffer or None): with
+            track_running_stats=True, as in BatchNorm1d (num_batches_tracked stays 0, as in
+            torch).
+
+    Examples::
+
+        >>> m = mg.nn.InstanceNorm2d(100)
+        >>> m
+        InstanceNorm2d(100, eps=1e-05, momentum=0.1, affine=False, bias=False,
+                       track_running_stats=False)
+        >>> y = m(mg.randn(20, 100, 35, 45) * 3 + 1)
+        >>> y.shape
+        (20, 100, 35, 45)
+        >>> bool(y.mean((2, 3)).abs().max() < 1e-4)
+        True
+        >>> m = mg.nn.InstanceNorm2d(100, affine=True, track_running_stats=True)
+        >>> list(m.state_dict())
+        ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
+        >>> m(mg.randn(100, 35, 45)).shape      # an unbatched (C, H, W) image
+        (100, 35, 45)
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype,
+                         bias=bias)
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"InstanceNorm2d expected 3D or 4D input (got {input.ndim}D input "
+                             f"of shape {input.shape})")
+        channels = input.shape[-3]
+        if channels != self.num_features:
+            message = (f"the input of shape {input.shape} has {channels} channels (dim "
+                       f"{input.ndim - 3}) but num_features is {self.num_features}")
+            if self.affine:
+                raise ValueError(f"InstanceNorm2d: {message}")
+            warnings.warn(f"InstanceNorm2d: {message}; num_features is not used with "
+                          f"affine=False", stacklevel=2)
+        x = input.unsqueeze(0) if input.ndim == 3 else input
+        y = self._normalize(x)
+        return y.squeeze(0) if input.ndim == 3 else y
+
+    def _normalize(self, x):
+        if self.training or not self.track_running_stats:
+            if x.shape[2] * x.shape[3] <= 1:
+                raise ValueError(f"InstanceNorm2d: expected more than 1 spatial element when "
+                                 f"using the input's statistics, got input of shape {x.shape}")
+            if self.track_running_stats:
+                self._update_running_stats(x.data)
+            return F.group_norm(x, x.shape[1], self.weight, self.bias, self.eps)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            False, 0.0, self.eps)
+
+    def _update_running_stats(self, x):
+        """running = (1 - momentum) running + momentum * (the batch mean of each example's
+        statistic), with each example's variance unbiased."""
+        momentum = 0.0 if self.momentum is None else self.momentum
+        mean = x.mean(axis=(2, 3)).mean(axis=0)
+        var = x.var(axis=(2, 3), ddof=1).mean(axis=0)
+        for running, batch in ((self.running_mean, mean), (self.running_var, var)):
+            running.data[...] = (1 - momentum) * running.data + momentum * batch
 
 
 class LayerNorm(Module):
