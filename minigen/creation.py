@@ -65,8 +65,9 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
             raise ValueError(f"cannot make a tensor from {type(data).__name__} data whose "
                              "nested sequences have different lengths; every row must have "
                              "the same length") from None
-        if array.dtype == np.float64:
-            array = array.astype(get_default_dtype())
+        if array.dtype == np.float64 and dtype is None:   # a given dtype is cast to once
+            with np.errstate(over="ignore"):              # 1e300 -> inf in float32, as torch
+                array = array.astype(get_default_dtype())
         elif array.dtype.kind not in "biuf":
             raise TypeError(f"cannot make a tensor from {type(data).__name__} data "
                             f"(NumPy dtype {array.dtype})")

@@ -3,6 +3,7 @@ zeros_like, ones_like, eye, linspace and arange give torch's values, dtype (the 
 or the default float dtype when none is given), shape and requires_grad."""
 import hypothesis.strategies as st
 import numpy as np
+import pytest
 import torch
 from hypothesis import assume, given
 
@@ -103,3 +104,10 @@ def test_arange_agrees_with_torch(start, end, step, dtype):
     ours_dtype, torch_dtype = _dtypes(dtype)
     assert_same_tensor(mg.arange(start, end, step, dtype=ours_dtype),
                        torch.arange(start, end, step, dtype=torch_dtype))
+
+
+@pytest.mark.parametrize("values", [[-1e-300], [1e300, 1 + 2 ** -40], [[0.1, 1e-320]]])
+def test_tensor_from_a_list_with_a_dtype_is_cast_once_as_torch_does(values):
+    """float64 lists given dtype=float64 must not round through the default float32."""
+    assert_close(mg.tensor(values, dtype=np.float64), torch.tensor(values, dtype=torch.float64))
+    assert_close(mg.tensor(values), torch.tensor(values))   # the default dtype: float32
