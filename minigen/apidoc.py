@@ -50,8 +50,13 @@ def public_names(module, seen=()):
 
 
 def members(cls):
-    """The public methods and properties that ``cls`` itself defines, sorted by name."""
-    return [(n, obj) for n, obj in sorted(vars(cls).items()) if not n.startswith("_")
+    """The public methods and properties that ``cls`` defines or inherits from minigen's own
+    classes (Tensor's in-place methods live in a mixin), sorted by name."""
+    defined = {}
+    for base in reversed(cls.__mro__):
+        if base.__module__.startswith("minigen"):
+            defined.update(vars(base))
+    return [(n, obj) for n, obj in sorted(defined.items()) if not n.startswith("_")
             and (inspect.isfunction(obj) or isinstance(obj, (property, staticmethod,
                                                              classmethod)))]
 
