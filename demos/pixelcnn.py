@@ -17,7 +17,7 @@
 # 4. shows that 1,497 training images overfit: train and test NLL over steps, with and without
 #    dropout.
 #
-# Runs in about six minutes on a laptop CPU.
+# Runs in about four minutes on a laptop CPU.
 
 # %%
 import matplotlib.pyplot as plt
