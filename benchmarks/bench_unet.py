@@ -26,10 +26,8 @@ import argparse
 import json
 import math
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 import _bench as bench
 
@@ -272,21 +270,7 @@ def main(args):
                   openblas_coretype=os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
                   load_average=round(os.getloadavg()[0], 2), cores=os.cpu_count())
     for name, pair in pairs.items():
-        wall, cpu = ([], []), ([], [])
-        for fn in pair:          # warm-up: first calls pay for allocations
-            fn()
-        for _ in range(args.repeats):
-            for i, fn in enumerate(pair):
-                start, start_cpu = time.perf_counter(), time.process_time()
-                fn()
-                wall[i].append(time.perf_counter() - start)
-                cpu[i].append(time.process_time() - start_cpu)
-        entry = {}
-        for clock, times in (("wall", wall), ("cpu", cpu)):
-            mine, ref = statistics.median(times[0]), statistics.median(times[1])
-            entry[clock] = {"minigen_s": round(mine, 4), "torch_s": round(ref, 4),
-                            "ratio": round(mine / ref, 2)}
-        result[name] = entry
+        result[name] = bench.alternate(pair, args.repeats)
     result["load_average_after"] = round(os.getloadavg()[0], 2)
     result["train_step_peak_memory_mib"] = {f: peak_memory(args, f) for f in ("minigen", "torch")}
     print(json.dumps(result, indent=2))

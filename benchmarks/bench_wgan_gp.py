@@ -22,8 +22,6 @@ import cProfile
 import json
 import os
 import pstats
-import statistics
-import time
 
 import _bench as bench
 
@@ -48,31 +46,10 @@ def torch_twin(torch, model):
     """Torch modules with the architecture and parameter names of ``model``'s DCGAN players."""
     nn = torch.nn
 
-    def copy(module):
-        kind = type(module).__name__
-        if kind == "Linear":
-            return nn.Linear(module.in_features, module.out_features)
-        if kind == "Conv2d":
-            return nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size,
-                             module.stride, module.padding)
-        if kind == "ConvTranspose2d":
-            return nn.ConvTranspose2d(module.in_channels, module.out_channels,
-                                      module.kernel_size, module.stride, module.padding)
-        if kind == "BatchNorm2d":
-            return nn.BatchNorm2d(module.num_features)
-        if kind == "LayerNorm":
-            return nn.LayerNorm(module.normalized_shape)
-        if kind == "Unflatten":
-            return nn.Unflatten(module.dim, module.unflattened_size)
-        if kind == "LeakyReLU":
-            return nn.LeakyReLU(module.negative_slope)
-        return {"ReLU": nn.ReLU, "Tanh": nn.Tanh, "Flatten": nn.Flatten,
-                "Identity": nn.Identity}[kind]()
-
     class Generator(nn.Module):
         def __init__(self, src):
             super().__init__()
-            self.body = nn.Sequential(*[copy(m) for m in src.body])
+            self.body = nn.Sequential(*[bench.torch_layer(torch, m) for m in src.body])
 
         def forward(self, z):
             return self.body(z)
@@ -80,7 +57,7 @@ def torch_twin(torch, model):
     class Critic(nn.Module):
         def __init__(self, src):
             super().__init__()
-            self.features = nn.Sequential(*[copy(m) for m in src.features])
+            self.features = nn.Sequential(*[bench.torch_layer(torch, m) for m in src.features])
             self.head = nn.Linear(src.head.in_features, 1)
 
         def forward(self, x):
@@ -88,8 +65,7 @@ def torch_twin(torch, model):
 
     g, f = Generator(model.generator), Critic(model.discriminator)
     for twin, src in ((g, model.generator), (f, model.discriminator)):
-        twin.load_state_dict({k: torch.from_numpy(v.numpy().copy())
-                              for k, v in src.state_dict().items()})
+        twin.load_state_dict(bench.torch_state(torch, src))
     return g, f
 
 
@@ -164,23 +140,7 @@ def main(args):
         loss.backward()
         th_opt.step()
 
-    # Wall time and process CPU time of each call; on a shared machine the CPU time of a
-    # one-thread run is the fair measure (a busy neighbour stretches wall time, not CPU time).
-    clocks = {"wall": time.perf_counter, "cpu": time.process_time}
-    times = {k: ([], []) for k in clocks}
-    for fn in (mg_step, th_step):      # warm-up: first calls pay for allocations
-        fn()
-    for _ in range(args.repeats):
-        for i, fn in enumerate((mg_step, th_step)):
-            start = {k: clock() for k, clock in clocks.items()}
-            fn()
-            for k, clock in clocks.items():
-                times[k][i].append(clock() - start[k])
-    step = {}
-    for k in clocks:
-        mg_s, th_s = statistics.median(times[k][0]), statistics.median(times[k][1])
-        step[k] = {"minigen_s": round(mg_s, 4), "torch_s": round(th_s, 4),
-                   "ratio": round(mg_s / th_s, 2)}
+    step = bench.alternate((mg_step, th_step), args.repeats)
     result = {"data": args.data, "threads": threads, "blas": blas,
               "batch": len(batch), "critic_parameters": sum(p.numel() for p in
                                                            model.discriminator.parameters()),
