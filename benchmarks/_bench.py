@@ -133,7 +133,8 @@ def check_close(what, mine, theirs, rtol=1e-3, floor=1e-3):
 def check_step(what, losses, grads, ref_losses, ref_grads, rtol):
     """``check_close`` of a step's losses (dicts name -> float; rtol at most 1e-4) and then of its
     gradients; returns the largest relative difference of a gradient."""
-    check_close(f"{what}: losses", {k: [v] for k, v in losses.items()}, {k: [v] for k, v in ref_losses.items()},
+    check_close(f"{what}: losses", {k: [v] for k, v in losses.items()},
+                {k: [v] for k, v in ref_losses.items()},
                 rtol=min(rtol, 1e-4))
     return check_close(f"{what}: gradients", grads, ref_grads, rtol)
 
@@ -206,3 +207,14 @@ def top_ops(fn, steps=2, top=8):
     outside = total - prof.ops_seconds()
     return rows + [{"op": "(outside ops)", "cpu_ms": round(1e3 * outside, 1),
                     "share": round(outside / total, 3)}]
+
+
+def torch_top_ops(torch, fn, steps=2, top=8):
+    """torch's ``top`` aten ops by own CPU time per call of ``fn`` (torch.profiler), beside
+    ``top_ops``: which of torch's kernels the minigen ops above are up against."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            fn()
+    rows = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:top]
+    return [{"op": e.key, "cpu_ms": round(e.self_cpu_time_total / 1e3 / steps, 1)} for e in rows]

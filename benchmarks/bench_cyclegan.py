@@ -20,10 +20,12 @@ then both discriminators' step on the fakes through the image pools,
 
 The torch twin has the same modules under the same names (residual generators with instance
 norm as one group per channel, PatchGAN discriminators, zero padding, nearest upsampling, the
-pools' buffers) and loads minigen's state_dict strictly; the benchmark first checks that both
+pools' buffers) and loads minigen's state_dict strictly. The benchmark first checks that both
 give the same losses and the same weight gradients of all four networks from the same batch
-(pools still filling: they return the fakes), then times the whole step alternately (median over
-the repeats; wall and process CPU time), and lists minigen's costliest ops by CPU time.
+(pools still filling: they return the fakes), strictly in float64 and loosely in float32 (where
+an input of ReLU within rounding of 0 moves a gradient by about 1e-2); it exits non-zero if they
+disagree. Then it times the whole step alternately (median over the repeats; wall and process
+CPU time) and lists minigen's and torch's costliest ops by CPU time.
 """
 import json
 import os
@@ -199,6 +201,7 @@ def main(args):
               "load_average": load, "max_relative_gradient_difference": agreement,
               "train_step": bench.alternate((mg_step, th_step), args.repeats),
               "minigen_top_ops_cpu": bench.top_ops(mg_step),
+              "torch_top_ops_cpu": bench.torch_top_ops(torch, th_step),
               "load_average_after": round(os.getloadavg()[0], 2)}
     print(json.dumps(result, indent=2))
 

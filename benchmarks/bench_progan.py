@@ -18,10 +18,11 @@ schedule (--steps, 2000: stage 0 | fade 1, stable 1 | fade 2, stable 2), is
 It is measured at two points of the schedule: the final stage (28x28, alpha = 1) and the middle
 of the middle stage's fade-in (14x14, alpha = 0.5, where both networks run their old and new
 paths). The torch twin has the same modules under the same names (equalized-lr convolutions,
-pixel norm, minibatch stddev, the fade) and loads minigen's state_dict strictly; the benchmark
+pixel norm, minibatch stddev, the fade) and loads minigen's state_dict strictly. The benchmark
 first checks that both give the same losses and the same weight gradients of both players from
-the same batch, z and eps at both points, then times the step alternately (median over the
-repeats; wall and process CPU time), and lists minigen's costliest ops by CPU time.
+the same batch, z and eps at both points, strictly in float64 and loosely in float32; it exits
+non-zero if they disagree. Then it times the step alternately (median over the repeats; wall and
+process CPU time) and lists minigen's and torch's costliest ops by CPU time.
 """
 import json
 import os
@@ -288,7 +289,8 @@ def main(args):
                         "resolution": model.resolution(stage),
                         "max_relative_gradient_difference": agreement[name],
                         "train_step": bench.alternate((mg_step, th_step), args.repeats),
-                        "minigen_top_ops_cpu": bench.top_ops(mg_step)}
+                        "minigen_top_ops_cpu": bench.top_ops(mg_step),
+                        "torch_top_ops_cpu": bench.torch_top_ops(torch, th_step)}
     result["load_average_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result, indent=2))
 
