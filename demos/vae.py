@@ -137,7 +137,7 @@ save(fig, OUT, "iwae.png", "the bound rises with k above the ELBO and flattens o
 # ## 6. Small data overfits
 # The binarized digits have 1,497 training images. A VAE with the default size (latent 8) is
 # trained here on all but 300 of them, and the ELBO of both parts is recorded as it trains:
-# the held-out ELBO peaks (near 2,000 steps) and then falls while the training ELBO keeps
+# the held-out ELBO peaks (near 2,500 steps) and then falls while the training ELBO keeps
 # rising. `minigen train vae` stops at that peak by default; the test split is never used to
 # choose it.
 
