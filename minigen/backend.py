@@ -137,3 +137,31 @@ def special_functions(xp):
     else:
         import cupyx.scipy.special as special
     return special
+
+
+SMALL_REDUCTION = 16   # reduced elements per output element up to which slices are added
+
+
+def array_sum(x, axes, keepdims=False):
+    """``x.sum(axis=axes, keepdims=keepdims)``, faster on the CPU when the reduced dims hold only
+    a few elements per output element (a pooling's 2x2 tiles, a gradient summed over a size-2
+    dim). NumPy then runs a loop of two or four steps per output element: a 2x2 mean over
+    32x64x28x28 took 10 ms, against 1 ms for adding the four strided slices, which is what
+    this does (in row order of the reduced positions, so the result is deterministic)."""
+    axes = tuple(axes)
+    sizes = [x.shape[a] for a in axes]
+    count = int(np.prod(sizes)) if axes else 1
+    if is_cupy_array(x) or x.dtype not in (np.float32, np.float64) \
+            or not 2 <= count <= SMALL_REDUCTION \
+            or x.size < 8 * count * 1024:
+        return x.sum(axis=axes, keepdims=keepdims)
+    index = [slice(None)] * x.ndim
+    total = None
+    for position in np.ndindex(*sizes):
+        for axis, p in zip(axes, position):
+            index[axis] = p
+        part = x[tuple(index)]
+        total = part.copy() if total is None else np.add(total, part, out=total)
+    if keepdims:
+        total = total.reshape(tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+    return total

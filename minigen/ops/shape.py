@@ -3,6 +3,7 @@
 ``broadcast_to`` and ``sum_to`` are each other's backward; every op that broadcasts its inputs
 reduces its gradients with ``sum_to`` — the one place where broadcasting is undone.
 """
+from .. import backend
 from ..autograd import Function
 
 
@@ -64,7 +65,7 @@ class SumToOp(Function):
         lead = x.ndim - len(self.shape)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, s in enumerate(self.shape) if s == 1 and x.shape[lead + i] != 1)
-        y = x.sum(axis=axes, keepdims=True)
+        y = backend.array_sum(x, axes, keepdims=True)
         return y.reshape(self.shape) if lead else y
 
     def backward(self, g):
@@ -74,6 +75,7 @@ class SumToOp(Function):
 def _xp(a):
     from ..backend import get_array_module
     return get_array_module(a)
+
 
 
 def broadcast_shapes(*shapes):
