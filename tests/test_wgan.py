@@ -32,14 +32,15 @@ def test_wgan_uses_rmsprop_and_wgan_gp_adam_with_the_papers_betas():
     adams = wgan_gp.configure_optimizers(1e-4).values()
     assert all(isinstance(o, optim.Adam) and o.param_groups[0]["betas"] == (0.5, 0.9)
                for o in adams)
-    assert wgan.d_steps == wgan_gp.d_steps == 5
+    assert wgan.d_steps == models.create("wgan-gp", "digits").d_steps == 5   # the paper's
+    assert wgan_gp.d_steps == 2        # on the 2-D toys (wgan.py, TOY_N_CRITIC)
 
 
 @pytest.mark.parametrize("name", ["wgan", "wgan-gp"])
 def test_the_generator_steps_once_every_n_critic_steps(name):
     mg.manual_seed(0)
     train = data.load("ring8")
-    model = models.create(name, train, hidden=16)
+    model = models.create(name, train, hidden=16, n_critic=5)
     opts = model.configure_optimizers(1e-3)
     logged = [("g_loss" in model.training_step(_batch(train), opts, step)) for step in range(10)]
     assert logged == [False] * 4 + [True] + [False] * 4 + [True]
