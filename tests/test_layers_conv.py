@@ -339,3 +339,36 @@ def test_upsample_matches_torch(options, dtype):
     mine, theirs = nn.Upsample(**options), torch.nn.Upsample(**options)
     check_layer(mine, theirs, rng.standard_normal((2, 3, 3, 4)), dtype)
     assert repr(mine) == repr(theirs)
+
+
+@given(kernel=st.sampled_from([3, 5, 7, (1, 3), (3, 1), (1, 5)]), mask_type=st.sampled_from("AB"),
+       dilation=st.integers(1, 2), stride=st.integers(1, 2), color=st.booleans(),
+       seed=st.integers(0, 2 ** 16))
+def test_masked_conv_skips_the_kernel_rows_its_mask_zeroes_without_changing_anything(
+        kernel, mask_type, dilation, stride, color, seed):
+    """MaskedConv2d convolves only the rows/columns its mask leaves, with per-side padding:
+    output, input gradient, weight gradient and double backward equal those of the full
+    masked kernel with the symmetric padding."""
+    mg.manual_seed(seed)
+    cin, groups = (3, 3) if color else (2, 1)
+    m = nn.MaskedConv2d(cin, 6, kernel, mask_type, stride=stride, dilation=dilation,
+                        color_groups=groups).double()
+    x = mg.randn(2, cin, 9, 8, dtype=np.float64, requires_grad=True)
+    full = m._conv_forward(x, m.weight * m.mask)     # the plain path, every tap
+    y = m(x)
+    assert y.shape == full.shape
+    g = mg.randn(*y.shape, dtype=np.float64)
+    mine = mg.autograd.grad((y * g).sum(), [x, m.weight], create_graph=True)
+    plain = mg.autograd.grad((full * g).sum(), [x, m.weight], create_graph=True)
+    assert_close(y, full.numpy())
+    assert_close(list(mine), [p.numpy() for p in plain])
+    second = mg.autograd.grad((mine[0] ** 2).sum(), m.weight)[0]
+    assert_close(second, mg.autograd.grad((plain[0] ** 2).sum(), m.weight)[0].numpy())
+
+
+def test_conv2d_takes_per_side_padding_as_pad_then_conv():
+    x, w = mg.randn(2, 3, 7, 6, requires_grad=True), mg.randn(4, 3, 2, 3)
+    pads = ((1, 0), (2, -1))
+    y = F.conv2d(x, w, padding=pads)
+    expected = F.conv2d(F.pad(x, (2, -1, 1, 0)), w)
+    assert_close(y, expected.numpy())

@@ -424,7 +424,31 @@ class MaskedConv2d(Conv2d):
             mask.astype(self.weight.dtype), self.weight.device)))
 
     def forward(self, input):
-        return self._conv_forward(input, self.weight * self.mask)
+        weight = self.weight * self.mask
+        cropped = self._cropped_to_mask()
+        if cropped is None:
+            return self._conv_forward(input, weight)
+        (r0, r1, c0, c1), pads = cropped
+        return F.conv2d(input, weight[:, :, r0:r1, c0:c1], self.bias, self.stride, pads,
+                        self.dilation, self.groups)
+
+    def _cropped_to_mask(self):
+        """The rows and columns of the kernel that the mask leaves (any channel), and the
+        per-side padding that keeps the output as it is, when the mask zeroes some: mask B of a
+        3x3 kernel zeroes its bottom row, a third of the products, which a conv of the 2x3 part
+        with one row less padding at the bottom skips. None when nothing is zero (or the
+        padding is a mode or a string)."""
+        if self.padding_mode != "zeros" or isinstance(self.padding, str):
+            return None
+        support = backend.to_numpy(self.mask.data).any(axis=(0, 1))
+        rows, cols = np.flatnonzero(support.any(axis=1)), np.flatnonzero(support.any(axis=0))
+        kh, kw = support.shape
+        if len(rows) == 0 or (len(rows), len(cols)) == (kh, kw):
+            return None
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        (ph, pw), (dh, dw) = self.padding, self.dilation
+        pads = ((ph - r0 * dh, ph - (kh - r1) * dh), (pw - c0 * dw, pw - (kw - c1) * dw))
+        return (r0, r1, c0, c1), pads
 
     def extra_repr(self):
         extra = f", color_groups={self.color_groups}" if self.color_groups != 1 else ""

@@ -87,8 +87,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """torch.nn.functional.conv2d: input (N, C_in, H, W) or (C_in, H, W), weight
     (C_out, C_in/groups, kH, kW), bias (C_out,) or None. ``padding`` is an int, a pair, 'valid'
     (no padding) or 'same' (output as large as the input; stride 1 only; an odd total padding puts
-    the extra row/column at the bottom/right, as torch does). Output size per axis:
-    floor((L + 2p - d*(k-1) - 1) / s) + 1."""
+    the extra row/column at the bottom/right, as torch does); beyond torch, also per side
+    ((top, bottom), (left, right)), a negative side cropping. Output size per axis:
+    floor((L + 2p - d*(k-1) - 1) / s) + 1 (with p_lo + p_hi for 2p)."""
     x, squeeze = _batched("conv2d", input, weight, bias)
     w = weight
     if w.ndim != 4:
@@ -107,6 +108,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     kernel = w.shape[2:]
     if isinstance(padding, str):
         pads = _string_padding(padding, stride, dilation, kernel)
+    elif _is_pad_pairs(padding):        # ((top, bottom), (left, right)): minigen's extension
+        pads = tuple((int(a), int(b)) for a, b in padding)
     else:
         pads = tuple((p, p) for p in _pair("conv2d", "padding", padding, 0))
     span = tuple(dilation[i] * (kernel[i] - 1) + 1 for i in range(2))
@@ -118,6 +121,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     tensors = _with_bias(x, w, bias, w.shape[0], "conv2d")
     y = Conv2dOp.apply(*tensors, geom=ConvGeometry(stride, pads, dilation, groups))
     return y.squeeze(0) if squeeze else y
+
+
+def _is_pad_pairs(padding):
+    """True for ((top, bottom), (left, right)), the per-side padding conv2d also takes (a
+    negative side crops): MaskedConv2d drops the kernel rows and columns its mask zeroes."""
+    return isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+        isinstance(side, (tuple, list)) and len(side) == 2 for side in padding)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
