@@ -211,26 +211,67 @@ def _transpose_as_conv(gy, w, geom, bias):
     return conv2d_forward(gy, flip_kernel(w, geom.groups), geom._replace(pads=pads), bias)
 
 
+def _phases(kernel, stride, dilation, pad, size):
+    """Taps of one axis grouped by the input phase they write (stride > 1): tap a reads input
+    position i*s + a*d - pad = s*(i + m) + p with phase p = (a*d - pad) mod s. Yields
+    (p, Q, [(a, m), ...]) with Q the number of input positions of phase p (p, p + s, ... < size)."""
+    taps = {}
+    for a in range(kernel):
+        p, m = (a * dilation - pad) % stride, (a * dilation - pad) // stride
+        taps.setdefault(p, []).append((a, m))
+    for p, group in sorted(taps.items()):
+        if p < size:
+            yield p, -(-(size - p) // stride), group
+
+
 def _col2im(gy, w, geom, in_hw):
+    """dcols = W^T @ gy, then each tap added back where it was read. The taps are gathered phase
+    by phase: with stride s, input row s*q + p is written only by the taps of phase p, each
+    shifted by a whole number of rows and columns, so the additions run on contiguous arrays and
+    every input element is written once (one strided write per phase, not one per tap).
+
+    Where a phase is as wide as gy (the usual stride-2 geometries), a tap's rows are added as one
+    run, shifted by its column offset: the columns that would wrap into the next row are zeroed
+    first. Short rows (7 wide at 7x7) would otherwise cost one NumPy inner loop each."""
     xp = backend.get_array_module(gy, w)
     n, c_out = gy.shape[:2]
     g, c_g, (kh, kw) = geom.groups, w.shape[1], w.shape[2:]
     out_h, out_w = gy.shape[2:]
-    (t, b), (l, r) = geom.pads
-    pad_h, pad_w = in_hw[0] + t + b, in_hw[1] + l + r
-    buf = xp.zeros((n, g, c_g, pad_h, pad_w), dtype=gy.dtype)
+    dx = xp.zeros((n, g * c_g) + tuple(in_hw), dtype=gy.dtype)
     # rows ordered (tap a, tap b, channel) so that each tap's slice of dcols is one contiguous block
     w_t = xp.ascontiguousarray(
         w.reshape(g, c_out // g, c_g, kh, kw).transpose(0, 3, 4, 2, 1)).reshape(g, -1, c_out // g)
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    rows = list(_phases(kh, sh, dh, geom.pads[0][0], in_hw[0]))
+    cols = list(_phases(kw, sw, dw, geom.pads[1][0], in_hw[1]))
     per_image = g * c_g * kh * kw * out_h * out_w * gy.itemsize
     for lo, hi in _blocks(n, per_image, gy):
         dcols = xp.matmul(w_t, _by_group(gy[lo:hi], g))
-        dcols = dcols.reshape(g, kh, kw, c_g, hi - lo, out_h, out_w)
-        target = buf[lo:hi].transpose(1, 2, 0, 3, 4)                # (g, C_g, images, H, W)
-        for a in range(kh):
-            for bb in range(kw):
-                target[..., a * dh:a * dh + sh * (out_h - 1) + 1:sh,
-                       bb * dw:bb * dw + sw * (out_w - 1) + 1:sw] += dcols[:, a, bb]
-    buf = buf.reshape(n, g * c_g, pad_h, pad_w)
-    return xp.ascontiguousarray(pad_hw(buf, tuple((-p0, -p1) for p0, p1 in geom.pads)))
+        dcols = dcols.reshape(g, kh, kw, c_g * (hi - lo), out_h, out_w)
+        target = dx[lo:hi].reshape(hi - lo, g, c_g, *in_hw).transpose(1, 2, 0, 3, 4)
+        for p, q_h, taps_h in rows:
+            for pc, q_w, taps_w in cols:
+                phase = xp.zeros((g, c_g * (hi - lo), q_h, q_w), dtype=gy.dtype)
+                for a, m in taps_h:
+                    i0, i1 = max(0, -m), min(out_h, q_h - m)     # output rows i with 0 <= i+m < Q
+                    for b, mc in taps_w:
+                        j0, j1 = max(0, -mc), min(out_w, q_w - mc)
+                        if i0 < i1 and j0 < j1:
+                            _add_tap(phase[..., i0 + m:i1 + m, :], dcols[:, a, b, :, i0:i1],
+                                     mc, j0, j1)
+                target[..., p::sh, pc::sw] = phase.reshape(g, c_g, hi - lo, q_h, q_w)
+    return dx
+
+
+def _add_tap(dst, src, mc, j0, j1):
+    """dst[..., i, j + mc] += src[..., i, j] for j in [j0, j1); src (a scratch slice) may be
+    overwritten."""
+    if dst.shape[-1] != src.shape[-1]:
+        dst[..., j0 + mc:j1 + mc] += src[..., j0:j1]
+        return
+    src[..., :j0] = 0          # the columns that would wrap into the neighbouring rows
+    src[..., j1:] = 0
+    d = dst.reshape(dst.shape[:2] + (-1,))
+    s = src.reshape(src.shape[:2] + (-1,))
+    length = s.shape[-1]
+    d[..., max(mc, 0):length + min(mc, 0)] += s[..., max(-mc, 0):length - max(mc, 0)]
