@@ -1,7 +1,7 @@
 """Train the feature classifiers of minigen's image metrics and ship their weights.
 
-For each of mnist5k and digits (and the CycleGAN targets mnist5k-inverted, mnist5k-bold): train the DigitClassifier of minigen/metrics/classifier.py on the
-train split (cross-entropy, Adam, cosine learning-rate decay, images shifted at random by up to
+For each of mnist5k and digits (and the domain targets mnist5k-inverted, mnist5k-bold and
+mnistm5k): train the DigitClassifier of minigen/metrics/classifier.py on the train split (cross-entropy, Adam, cosine learning-rate decay, images shifted at random by up to
 ``shift`` pixels each step), evaluate it on the test split, compute the real-vs-real floors of the
 metrics in its feature space for every dataset that uses it (classifier.CLASSIFIER_OF), and save
 
@@ -13,7 +13,7 @@ The schedule is fixed in advance (no early stopping, nothing chosen by test accu
 split stays a clean estimate. Same seed, same machine: same weights.
 
 Usage:
-    python scripts/train_classifiers.py                  # all four
+    python scripts/train_classifiers.py                  # all five
     python scripts/train_classifiers.py --only digits    # one
     python scripts/train_classifiers.py --out /tmp/w     # elsewhere (the tests read the default)
 """
@@ -40,17 +40,23 @@ SETTINGS = {
     "mnist5k-inverted": {"epochs": 15, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
                          "shift": 2, "background": 1.0},
     "mnist5k-bold": {"epochs": 15, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "shift": 2},
+    # the colour target (CycleGAN's third pair, DANN's target): shifts repeat the texture's edge
+    "mnistm5k": {"epochs": 15, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "shift": 2,
+                 "background": "edge"},
 }
 
 
 def random_shift(x, max_shift, rng, background=-1.0):
     """Each image of ``x`` (N, C, H, W) moved by its own (dy, dx), uniform in [-max_shift,
-    max_shift]; the uncovered border is ``background`` (-1, black, unless the page is white)."""
+    max_shift]; the uncovered border is ``background`` (-1, black, unless the page is white; "edge"
+    repeats the image's border, for textured pages)."""
     if max_shift == 0:
         return x
     n, c, h, w = x.shape
     s = max_shift
-    padded = np.pad(x, ((0, 0), (0, 0), (s, s), (s, s)), constant_values=background)
+    widths = ((0, 0), (0, 0), (s, s), (s, s))
+    padded = np.pad(x, widths, mode="edge") if background == "edge" else \
+        np.pad(x, widths, constant_values=background)
     views = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(2, 3))
     dy, dx = rng.integers(0, 2 * s + 1, size=(2, n))  # views[:, :, dy, dx] is shifted by s - dy
     return np.ascontiguousarray(views[np.arange(n), :, dy, dx])

@@ -53,7 +53,7 @@ def test_image_pool_is_part_of_the_state_dict():
     assert {"pool_a.images", "pool_a.count", "pool_b.images", "pool_b.count"} <= set(keys)
 
 
-@pytest.mark.parametrize("name", ["mnist5k-inverted", "mnist5k-bold"])
+@pytest.mark.parametrize("name", ["mnist5k-inverted", "mnist5k-bold", "mnistm5k"])
 def test_training_batches_never_pair_example_i_of_a_with_example_i_of_b(name):
     train = data.load(name, "train")
     model = models.create("cyclegan", train, base=2, blocks=1, disc_base=2)
@@ -110,7 +110,7 @@ def test_short_run_lowers_the_cycle_error_of_held_out_images():
     assert cycle_error() < 0.7 * before
 
 
-@pytest.mark.parametrize("name", ["mnist5k-inverted", "mnist5k-bold"])
+@pytest.mark.parametrize("name", ["mnist5k-inverted", "mnist5k-bold", "mnistm5k"])
 def test_shipped_target_domain_classifier_reads_its_domain_as_stored(name):
     """The judge of class_accuracy: its own classifier (scripts/train_classifiers.py), at least
     97% on the test split, the number stored with the weights."""
@@ -120,3 +120,28 @@ def test_shipped_target_domain_classifier_reads_its_domain_as_stored(name):
     accuracy = float(np.mean(judge.predict(test.x) == test.y))
     assert accuracy >= 0.97
     assert accuracy == pytest.approx(classifier.stored_floors(name)["test_accuracy"], abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["mnist5k-inverted", "mnist5k-bold", "mnistm5k"])
+def test_metrics_of_a_perfect_translator_are_the_judges_accuracy_and_no_cycle_error(name):
+    """A translator that returns each image's stored partner (the true translation, never seen
+    in training) keeps every digit: class_accuracy is then the target classifier's own test
+    accuracy, class_accuracy_BA the source classifier's (mnistm5k's grey side is read grey), and
+    the cycle error is zero."""
+    from minigen.metrics import classifier
+    test = data.load(name, "test")
+    source, target = data.load_pair(name, "test")
+    model = models.create("cyclegan", test, base=2, blocks=1, disc_base=2)
+    partner = {"AB": {a.tobytes(): b for a, b in zip(source.x, target.x)},
+               "BA": {b.tobytes(): a for a, b in zip(source.x, target.x)}}
+    model.translate = lambda t, direction: mg.tensor(
+        np.stack([partner[direction][x.tobytes()] for x in t.numpy()]))
+    metrics = model.extra_metrics(test)
+    assert metrics["cycle_error"] == 0.0
+    assert metrics["class_accuracy"] == pytest.approx(
+        classifier.stored_floors(target.name)["test_accuracy"], abs=1e-9)
+    grey = source.x.mean(axis=1, keepdims=True) if source.x.shape[1] == 3 else source.x
+    judge = classifier.for_dataset(source.name)
+    assert metrics["class_accuracy_BA"] == pytest.approx(
+        float(np.mean(judge.predict(grey) == source.y)), abs=1e-9)
+    assert metrics["class_accuracy_BA"] >= 0.97

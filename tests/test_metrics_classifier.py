@@ -164,7 +164,8 @@ def test_weights_files_are_small_float32_checkpoints():
 
 def test_datasets_without_a_classifier_get_none_from_the_hook_and_a_clear_error():
     assert classifier.for_dataset("mnist5k") is classifier.load_classifier("mnist5k")
-    for name in ("mnistm5k", "mnist:/data/fashion", "ring8"):
+    assert classifier.for_dataset("mnistm5k").image_shape == (3, 28, 28)
+    for name in ("mnist5k-binary", "mnist:/data/fashion", "ring8"):
         assert classifier.for_dataset(name) is None
         with pytest.raises(ValueError, match=r"no feature classifier for .*digits.*mnist5k"):
             classifier.load_classifier(name)

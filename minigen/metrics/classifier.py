@@ -63,6 +63,7 @@ CLASSIFIER_OF = {
     "digits": "digits",
     "mnist5k-inverted": "mnist5k-inverted",
     "mnist5k-bold": "mnist5k-bold",
+    "mnistm5k": "mnistm5k",
 }
 
 # The architectures of the shipped classifiers; the weights files store theirs, so these are only
@@ -74,6 +75,7 @@ ARCHITECTURES = {
                "feature_dim": 64, "num_classes": 10, "dropout": 0.3},
 }
 ARCHITECTURES["mnist5k-inverted"] = ARCHITECTURES["mnist5k-bold"] = ARCHITECTURES["mnist5k"]
+ARCHITECTURES["mnistm5k"] = dict(ARCHITECTURES["mnist5k"], image_shape=[3, 28, 28])
 
 BATCH = 500  # images per forward pass in features() / class_probs()
 

@@ -244,6 +244,9 @@ class CycleGAN(TranslationModel, AdversarialModel, GenerativeModel):
             out[f"cycle_error_{direction}"] = float(np.mean(np.abs(returned - x.x)))
             judge = classifier.for_dataset(other.name)
             if judge is not None:
+                if translated.shape[1] == 3 and judge.image_shape[0] == 1:
+                    # the grey side of the mnistm5k pair is stored over 3 channels: read it grey
+                    translated = translated.mean(axis=1, keepdims=True)
                 accuracy = float(np.mean(judge.predict(translated) == x.y))
                 out["class_accuracy" if direction == "AB" else "class_accuracy_BA"] = accuracy
         out["cycle_error"] = (out["cycle_error_AB"] + out["cycle_error_BA"]) / 2
@@ -268,7 +271,7 @@ def build(dataset, base, blocks, disc_base, cycle_weight, identity_weight, pool_
           decay_start):
     if dataset.pair_of is None or not dataset.is_image:
         raise ValueError(f"cyclegan trains on a domain pair; dataset {dataset.name!r} is not one "
-                         f"(use --data mnist5k-inverted or mnist5k-bold)")
+                         f"(use --data mnist5k-inverted, mnist5k-bold or mnistm5k)")
     c, h, w = dataset.shape
     if h % 4 or w % 4:
         raise ValueError(f"cyclegan needs image sides divisible by 4, got {h}x{w}")
