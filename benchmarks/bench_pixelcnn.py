@@ -310,9 +310,8 @@ def bench_model(torch, name, args, rng):
 
     result = {"parameters": sum(p.numel() for p in model.parameters()),
               "train_batch": train["batch_size"]}
-    mg_s, th_s = timed_pair((mg_train, th_train), args.repeats)
-    result["train_step"] = {"minigen_s": round(mg_s, 4), "torch_s": round(th_s, 4),
-                            "ratio": round(mg_s / th_s, 2)}
+    result["train_step"] = bench.alternate((mg_train, th_train), args.repeats)
+    result["minigen_top_ops"] = bench.top_ops(mg_train)
     model.eval()
     twin.eval()
 
