@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import minigen as mg  # noqa: E402
 from minigen import data as datasets, models  # noqa: E402
 from _bench import blas_info  # noqa: E402
-from bench_lstm import check_close, time_alternating  # noqa: E402
+from bench_lstm import check_close  # noqa: E402
 
 
 def torch_pixelrnn(torch, model):
@@ -169,10 +169,10 @@ def main(args):
             loss.backward()
             th_opt.step()
 
-        t = time_alternating({"minigen": mg_step, "torch": th_step}, args.repeats, warmup=2)
-        result[name] = {"batch": train["batch_size"], "minigen_s": round(t["minigen"], 4),
-                        "torch_s": round(t["torch"], 4),
-                        "ratio": round(t["minigen"] / t["torch"], 2)}
+        mg_step()                  # a second warm-up call of each (alternate makes one)
+        th_step()
+        result[name] = {"batch": train["batch_size"],
+                        **bench.alternate((mg_step, th_step), args.repeats)}
     result["load_average"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result, indent=2))
 
